@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// Makes the test fixtures that cannot live in git: a tiny random-weight BERT in ONNX (built by
+// ../shared/tools/make_bert_onnx.py with the real e5-small-v2 tokenizer beside it), and checks
+// that the system packages the tests use are present, installing them with apt when we are root.
+// Idempotent: does nothing when everything is already there.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const shared = join(root, '..', 'shared');
+const fixtures = join(root, '.cache', 'fixtures');
+const isRoot = process.getuid?.() === 0;
+
+function have(cmd, args = ['--version']) {
+  return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
+}
+
+function aptInstall(pkgs) {
+  if (!isRoot) {
+    console.error(`prepare-tests: missing system packages ${pkgs.join(' ')} — install them with apt-get.`);
+    process.exit(1);
+  }
+  console.log(`prepare-tests: apt-get install ${pkgs.join(' ')}`);
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  execFileSync('apt-get', ['install', '-y', '-qq', ...pkgs], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+}
+
+const missing = [];
+if (!have('/usr/bin/python3', ['-c', 'import onnx, numpy'])) missing.push('python3-onnx', 'python3-numpy');
+if (!existsSync('/usr/bin/chromium')) missing.push('chromium');
+if (missing.length) aptInstall(missing);
+
+/** A model folder laid out like a Hugging Face repo: tokenizer files + onnx/model.onnx. */
+function makeModel(name, extraArgs) {
+  const dir = join(fixtures, name);
+  const model = join(dir, 'onnx', 'model.onnx');
+  if (existsSync(model)) return;
+  mkdirSync(join(dir, 'onnx'), { recursive: true });
+  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt', 'config.json']) {
+    copyFileSync(join(shared, 'models', 'e5-small-v2', f), join(dir, f));
+  }
+  console.log(`prepare-tests: building ${name} (random weights)`);
+  execFileSync('/usr/bin/python3', [join(shared, 'tools', 'make_bert_onnx.py'), model, ...extraArgs], {
+    stdio: 'inherit',
+  });
+}
+
+makeModel('tiny-bert', ['--layers', '2', '--hidden', '32', '--heads', '2', '--ffn', '64']);
+makeModel('tiny-bert-q8', ['--layers', '2', '--hidden', '32', '--heads', '2', '--ffn', '64', '--q8']);
