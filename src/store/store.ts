@@ -7,6 +7,9 @@
  * A write is acknowledged when its promise resolves: from then on it must survive `kill -9`.
  */
 import type { CollectionConfig, JsonValue, QuiverDocument, StoredDocument } from '../types.js';
+import type { LexicalIndex } from '../index/lexical/lexical-index.js';
+import type { VectorIndex, VectorMetric } from '../index/vector/vector-index.js';
+import type { Analyzer } from '../analyze/analyzer.js';
 
 /** One entry of the change log: derived indexes replay these to catch up after a crash. */
 export interface Change {
@@ -81,6 +84,16 @@ export interface StorageBackend {
   createCollection(name: string, config: CollectionConfig): Promise<CollectionStore>;
   openCollection(name: string): Promise<CollectionStore>;
   dropCollection(name: string): Promise<void>;
+  /**
+   * Backends that search inside the database (Postgres) provide their own indexes; when these are
+   * absent the engine uses the embedded ones (in-memory BM25, usearch HNSW) kept in indexDir().
+   */
+  createLexicalIndex?(collection: string, opts: { analyzer: Analyzer; k1: number; b: number }): Promise<LexicalIndex>;
+  createVectorIndex?(
+    collection: string,
+    field: string,
+    opts: { dims: number; metric: VectorMetric; quantization?: string },
+  ): Promise<VectorIndex>;
   close(): Promise<void>;
 }
 
