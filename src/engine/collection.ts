@@ -1,0 +1,537 @@
+/**
+ * A collection: the store of record plus everything derived from it (document table, lexical
+ * index, vector fields), and the search pipeline over them:
+ *
+ *   query ─► retrieve (lexical | dense per field) ─► fuse ─► group by document ─► hydrate
+ *
+ * Consistency model: every write goes to the store first (acknowledged = durable). Derived state
+ * catches up by replaying the store's change log (`refresh`), which also picks up writes made by
+ * another process. Derived index files carry the store seq they reflect; a file whose seq is not
+ * the store's is never served — it is rebuilt.
+ */
+import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import type { Analyzer } from '../analyze/analyzer.js';
+import { createAnalyzer } from '../analyze/index.js';
+import { QuiverError, isQuiverError } from '../errors.js';
+import { fuse } from '../fuse/index.js';
+import type { RankedList } from '../fuse/fusion.js';
+import { Bm25Index } from '../index/lexical/bm25.js';
+import type { LexicalIndex, ScoredKey } from '../index/lexical/lexical-index.js';
+import { chunkDocument } from '../ingest/chunker.js';
+import type { CompiledFilter } from '../retrieve/filter.js';
+import { compileFilter } from '../retrieve/filter.js';
+import type { CollectionStore, ListPage, StorageBackend } from '../store/store.js';
+import type {
+  CollectionConfig,
+  FusionOptions,
+  Passage,
+  QuiverDocument,
+  RetrieverExplain,
+  SearchHit,
+  SearchMode,
+  SearchRequest,
+  SearchResponse,
+  StoredDocument,
+} from '../types.js';
+import { chunkOf, docKeyOf, passageKey } from '../types.js';
+import { DocTable } from './doc-table.js';
+import { MIN_FIT_DOCS, VectorField } from './vector-field.js';
+import type { Embedder } from '../embed/embedder.js';
+
+export const LIMITS = {
+  maxK: 1000,
+  maxQueryChars: 100_000,
+  defaultCandidates: 100,
+};
+
+export interface CollectionStats {
+  name: string;
+  documents: number;
+  passages: number;
+  store: string;
+  seq: number;
+  vectorFields: { name: string; model: string; dims: number; vectors: number; quantization: string }[];
+  analyzer: CollectionConfig['analyzer'];
+  bm25: CollectionConfig['bm25'];
+  chunking: CollectionConfig['chunking'];
+  fusion: FusionOptions;
+}
+
+export interface UpsertOptions {
+  /** Skip embedding now; call `flush()` (or `syncVectors()`) later. Used by bulk ingest. */
+  deferVectors?: boolean;
+}
+
+/** How the engine obtains embedders; Quiver caches shared ones and makes per-collection fittable ones. */
+export type EmbedderSource = (field: CollectionConfig['vectors'][number]) => Promise<Embedder>;
+
+const BM25_FILE = 'bm25.idx';
+
+export class Collection {
+  private readonly docs = new DocTable();
+  private seenSeq = 0;
+  private lexicalDirty = false;
+  private closed = false;
+  /** Serialises writes and refreshes so derived state is never updated concurrently. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly name: string,
+    private cfg: CollectionConfig,
+    private readonly store: CollectionStore,
+    private readonly backend: StorageBackend,
+    private readonly analyzer: Analyzer,
+    private readonly lexical: LexicalIndex,
+    private readonly lexicalPath: string | undefined,
+    private readonly fields: VectorField[],
+  ) {}
+
+  get config(): CollectionConfig {
+    return this.cfg;
+  }
+
+  get vectorFields(): readonly VectorField[] {
+    return this.fields;
+  }
+
+  static async open(
+    name: string,
+    store: CollectionStore,
+    backend: StorageBackend,
+    embedderFor: EmbedderSource,
+  ): Promise<Collection> {
+    const cfg = await store.getConfig();
+    const analyzer = createAnalyzer(cfg.analyzer);
+    const head = await store.headSeq();
+    const dir = backend.indexDir(name);
+
+    let lexical: LexicalIndex;
+    let lexicalPath: string | undefined;
+    let lexicalFresh = false;
+    if (backend.createLexicalIndex) {
+      lexical = await backend.createLexicalIndex(name, { analyzer, k1: cfg.bm25.k1, b: cfg.bm25.b });
+      lexicalFresh = true; // maintained inside the database, transactionally with the documents
+    } else {
+      lexicalPath = join(dir ?? '.', BM25_FILE);
+      const opts = { analyzer, k1: cfg.bm25.k1, b: cfg.bm25.b, ...(cfg.bm25.fields ? { fields: cfg.bm25.fields } : {}) };
+      lexical = new Bm25Index(opts);
+      try {
+        const loaded = await Bm25Index.load(lexicalPath, opts);
+        if (loaded.watermark === head) {
+          lexical = loaded.index;
+          lexicalFresh = true;
+        }
+      } catch (e) {
+        // Missing, torn or stale snapshot: rebuilt below from the store of record.
+        if (!isQuiverError(e) && (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    }
+
+    const fields: VectorField[] = [];
+    for (const f of cfg.vectors) {
+      fields.push(await VectorField.open(f, await embedderFor(f), store, backend, name));
+    }
+
+    const c = new Collection(name, cfg, store, backend, analyzer, lexical, lexicalPath, fields);
+    // One pass over the store builds the document table and, if needed, the lexical index.
+    const pending: Passage[] = [];
+    for await (const doc of store.scan({ batchSize: 1000 })) {
+      const passages = c.passagesOf(doc);
+      c.docs.set(doc.key, doc.id, doc.metadata, passages.length);
+      if (!lexicalFresh) {
+        pending.push(...passages);
+        if (pending.length >= 2000) await lexical.add(pending.splice(0));
+      }
+    }
+    if (!lexicalFresh) {
+      if (pending.length) await lexical.add(pending);
+      c.lexicalDirty = true;
+    }
+    c.seenSeq = head;
+    return c;
+  }
+
+  private passagesOf(doc: StoredDocument): Passage[] {
+    return chunkDocument(doc, this.cfg.chunking);
+  }
+
+  /** Run `fn` after every earlier write/refresh has finished. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new QuiverError('INVALID_ARGUMENT', `collection "${this.name}" is closed`);
+  }
+
+  // ─── writes ──────────────────────────────────────────────────────────────────────────────
+
+  async upsert(
+    docs: QuiverDocument[],
+    opts: UpsertOptions = {},
+  ): Promise<{ upserted: number; passages: number; seq: number }> {
+    this.assertOpen();
+    return this.serial(async () => {
+      const res = await this.store.upsert(docs);
+      const passages = await this.applyChanges();
+      if (!opts.deferVectors) await this.syncVectorsNow(false);
+      return { upserted: docs.length, passages, seq: res.seq };
+    });
+  }
+
+  async delete(ids: string[]): Promise<{ deleted: number }> {
+    this.assertOpen();
+    return this.serial(async () => {
+      const res = await this.store.delete(ids);
+      await this.applyChanges();
+      return { deleted: res.deleted };
+    });
+  }
+
+  /**
+   * Replay the store's change log since what we have seen: keeps the document table, the lexical
+   * index and the vector indexes in step with the store, including writes from other processes.
+   * Returns how many passages were (re)indexed.
+   */
+  private async applyChanges(): Promise<number> {
+    let indexed = 0;
+    const upsertKeys: number[] = [];
+    let maxSeq = this.seenSeq;
+    const flushUpserts = async () => {
+      if (upsertKeys.length === 0) return;
+      const docs = await this.store.getByKeys(upsertKeys.splice(0));
+      const passages: Passage[] = [];
+      for (const d of docs) {
+        const ps = this.passagesOf(d);
+        await this.dropPassages(d.key, ps.length);
+        this.docs.set(d.key, d.id, d.metadata, ps.length);
+        passages.push(...ps);
+      }
+      await this.lexical.add(passages);
+      indexed += passages.length;
+    };
+    for await (const ch of this.store.changesSince(this.seenSeq)) {
+      maxSeq = Math.max(maxSeq, ch.seq);
+      if (ch.op === 'delete') {
+        await flushUpserts();
+        await this.dropPassages(ch.key, 0);
+        this.docs.delete(ch.key);
+      } else {
+        upsertKeys.push(ch.key);
+        if (upsertKeys.length >= 500) await flushUpserts();
+      }
+    }
+    await flushUpserts();
+    if (maxSeq !== this.seenSeq) this.lexicalDirty = true;
+    this.seenSeq = maxSeq;
+    return indexed;
+  }
+
+  /** Remove a document's old passages beyond `keep` from every index (all of them when keep = 0). */
+  private async dropPassages(docKey: number, keep: number): Promise<void> {
+    const old = this.docs.passageKeys(docKey);
+    if (old.length === 0) return;
+    // The lexical index replaces same-key passages itself; only keys that disappear must go.
+    const gone = old.filter((k) => chunkOf(k) >= keep);
+    if (gone.length) await this.lexical.remove(gone);
+    for (const f of this.fields) {
+      // Every old vector is stale (the text changed): drop from the ANN now, re-embed in sync.
+      await f.index.remove(old);
+      if (gone.length) await this.store.deleteVectors(f.name, gone);
+    }
+  }
+
+  /** Embed everything changed since each field's watermark. */
+  async syncVectors(opts: { fit?: boolean } = {}): Promise<void> {
+    this.assertOpen();
+    return this.serial(() => this.syncVectorsNow(opts.fit ?? false));
+  }
+
+  private async syncVectorsNow(forceFit: boolean): Promise<void> {
+    for (const f of this.fields) {
+      if (f.needsFit() && (forceFit || this.docs.size >= MIN_FIT_DOCS) && this.docs.size > 0) {
+        await f.fit(this.corpusTexts(f));
+      }
+      if (f.seq === this.seenSeq) continue;
+      const keys: number[] = [];
+      const flush = async () => {
+        if (keys.length === 0) return;
+        const docs = await this.store.getByKeys(keys.splice(0));
+        const passages = docs.flatMap((d) => this.passagesOf(d));
+        for (let i = 0; i < passages.length; i += 256) await f.addPassages(passages.slice(i, i + 256));
+      };
+      if (f.seq === 0) {
+        for (const [key] of this.docs.entries()) {
+          keys.push(key);
+          if (keys.length >= 256) await flush();
+        }
+      } else {
+        for await (const ch of this.store.changesSince(f.seq)) {
+          if (ch.op === 'upsert' && this.docs.get(ch.key)) keys.push(ch.key);
+          if (keys.length >= 256) await flush();
+        }
+      }
+      await flush();
+      await f.setSeq(this.seenSeq);
+    }
+  }
+
+  private async *corpusTexts(f: VectorField): AsyncIterable<string> {
+    for await (const doc of this.store.scan({ batchSize: 1000 })) {
+      for (const p of this.passagesOf(doc)) {
+        yield f.config.source === 'title' ? p.title : f.config.source === 'body' ? p.text : `${p.title} ${p.text}`;
+      }
+    }
+  }
+
+  /** Finish deferred work and write derived index files (with the store seq they reflect). */
+  async flush(opts: { fit?: boolean } = {}): Promise<void> {
+    this.assertOpen();
+    await this.serial(async () => {
+      await this.applyChanges();
+      await this.syncVectorsNow(opts.fit ?? true);
+      await this.persistNow();
+    });
+  }
+
+  private async persistNow(): Promise<void> {
+    if (this.lexicalDirty && this.lexicalPath && this.lexical instanceof Bm25Index) {
+      await this.lexical.save(this.lexicalPath, { watermark: this.seenSeq });
+      this.lexicalDirty = false;
+    }
+    for (const f of this.fields) if (f.seq === this.seenSeq) await f.persist();
+  }
+
+  // ─── reads ───────────────────────────────────────────────────────────────────────────────
+
+  get(ids: string[]): Promise<StoredDocument[]> {
+    return this.store.get(ids);
+  }
+
+  list(opts: { cursor?: string; limit: number }): Promise<ListPage> {
+    return this.store.list(opts);
+  }
+
+  count(): Promise<number> {
+    return this.store.count();
+  }
+
+  async stats(): Promise<CollectionStats> {
+    const vectorFields = [];
+    for (const f of this.fields) {
+      vectorFields.push({
+        name: f.name,
+        model: f.config.model,
+        dims: f.dims,
+        vectors: f.index.size(),
+        quantization: f.config.quantization ?? 'f32',
+      });
+    }
+    return {
+      name: this.name,
+      documents: await this.store.count(),
+      passages: this.docs.passages,
+      store: this.backend.kind,
+      seq: this.seenSeq,
+      vectorFields,
+      analyzer: this.cfg.analyzer,
+      bm25: this.cfg.bm25,
+      chunking: this.cfg.chunking,
+      fusion: this.cfg.fusion,
+    };
+  }
+
+  async facets(fields?: string[], opts: { limit?: number } = {}): Promise<Record<string, { value: string; count: number }[]>> {
+    await this.catchUp();
+    return this.docs.facets(fields, opts.limit ?? 20);
+  }
+
+  /** Pick up writes made by another process since we last looked (cheap when there are none). */
+  private async catchUp(): Promise<void> {
+    const head = await this.store.headSeq();
+    if (head !== this.seenSeq) await this.serial(() => this.applyChanges());
+  }
+
+  private field(name: string | undefined): VectorField {
+    if (this.fields.length === 0) {
+      throw new QuiverError('INVALID_ARGUMENT', `collection "${this.name}" has no vector field; dense search needs one`, {
+        location: { field: 'mode' },
+        details: { hint: 'create the collection with a model, e.g. quiver init <name> --model static:glove-100' },
+      });
+    }
+    if (!name) return this.fields[0]!;
+    const f = this.fields.find((x) => x.name === name);
+    if (!f) {
+      throw new QuiverError(
+        'INVALID_ARGUMENT',
+        `no vector field "${name}" (have: ${this.fields.map((x) => x.name).join(', ')})`,
+        { location: { field: 'vectorField' } },
+      );
+    }
+    return f;
+  }
+
+  async search(req: SearchRequest): Promise<SearchResponse> {
+    this.assertOpen();
+    const t0 = performance.now();
+    const query = typeof req.query === 'string' ? req.query.trim() : '';
+    if (!query) throw new QuiverError('INVALID_QUERY', 'the query is empty', { location: { field: 'query' } });
+    if (query.length > LIMITS.maxQueryChars) {
+      throw new QuiverError('LIMIT_EXCEEDED', `the query has ${query.length} characters (max ${LIMITS.maxQueryChars})`, {
+        location: { field: 'query' },
+      });
+    }
+    const k = req.k ?? 10;
+    if (!Number.isInteger(k) || k < 1 || k > LIMITS.maxK) {
+      throw new QuiverError('INVALID_ARGUMENT', `k must be an integer in [1, ${LIMITS.maxK}]`, { location: { field: 'k' } });
+    }
+    const mode: SearchMode = req.mode ?? (this.fields.length ? 'hybrid' : 'lexical');
+    if (!['lexical', 'dense', 'hybrid'].includes(mode)) {
+      throw new QuiverError('INVALID_ARGUMENT', `mode must be lexical, dense or hybrid (got "${String(mode)}")`, {
+        location: { field: 'mode' },
+      });
+    }
+    await this.catchUp();
+
+    let filter: CompiledFilter | undefined;
+    if (req.filter !== undefined && req.filter !== null) {
+      const compiled = compileFilter(req.filter);
+      filter = this.backend.createLexicalIndex ? compiled : this.docs.bind(compiled);
+    }
+    const byDoc = (req.groupBy ?? 'document') === 'document';
+    const fusion: FusionOptions = { ...this.cfg.fusion, ...(req.fusion ?? {}) };
+    // Grouping by document needs headroom: several chunks of one document may rank together.
+    const chunky = this.docs.passages > this.docs.size;
+    const want = byDoc && chunky ? k * 3 : k;
+    const depth = mode === 'hybrid' ? Math.max(want, fusion.candidates ?? LIMITS.defaultCandidates) : want;
+
+    const lists: RankedList[] = [];
+    const lexicalHits = new Map<number, ScoredKey>();
+    const warnings: string[] = [];
+    if (mode === 'lexical' || mode === 'hybrid') {
+      const hits = await this.lexical.search(query, depth, {
+        ...(filter ? { filter } : {}),
+        ...(req.explain ? { explain: true } : {}),
+      });
+      for (const h of hits) lexicalHits.set(h.key, h);
+      lists.push({ name: 'lexical', hits });
+    }
+    if (mode === 'dense' || mode === 'hybrid') {
+      const f = this.field(req.vectorField);
+      if (f.seq !== this.seenSeq) warnings.push(`vector field "${f.name}" is still embedding recent writes`);
+      const qv = await f.embedQuery(query, req.task);
+      const hits = await f.index.search(qv, depth, filter ? { filter } : {});
+      lists.push({ name: 'dense', hits });
+    }
+
+    let ranked: { key: number; score: number; retrievers: Record<string, RetrieverExplain> }[];
+    if (lists.length === 1) {
+      const only = lists[0]!;
+      ranked = only.hits.map((h, i) => ({
+        key: h.key,
+        score: h.score,
+        retrievers: { [only.name]: { rank: i + 1, score: h.score } },
+      }));
+    } else {
+      ranked = fuse(lists, fusion);
+    }
+    // Attach lexical term contributions for explain.
+    if (req.explain) {
+      for (const r of ranked) {
+        const terms = lexicalHits.get(r.key)?.terms;
+        const lex = r.retrievers['lexical'];
+        if (terms && lex) lex.terms = terms;
+      }
+    }
+
+    // Group: best passage per document wins.
+    const picked: typeof ranked = [];
+    const seenDocs = new Set<number>();
+    for (const r of ranked) {
+      if (byDoc) {
+        const dk = docKeyOf(r.key);
+        if (seenDocs.has(dk)) continue;
+        seenDocs.add(dk);
+      }
+      picked.push(r);
+      if (picked.length >= k) break;
+    }
+
+    const include = req.includeDocument ?? true;
+    const stored = include
+      ? new Map((await this.store.getByKeys([...new Set(picked.map((p) => docKeyOf(p.key)))])).map((d) => [d.key, d]))
+      : new Map<number, StoredDocument>();
+    const hits: SearchHit[] = [];
+    for (const [i, p] of picked.entries()) {
+      const dk = docKeyOf(p.key);
+      const entry = this.docs.get(dk);
+      const doc = stored.get(dk);
+      if (!entry) continue; // deleted between retrieval and hydration
+      const hit: SearchHit = { id: entry.id, score: p.score, rank: i + 1 };
+      if (entry.chunks > 1 || !byDoc) hit.chunk = chunkOf(p.key);
+      if (doc) {
+        if (doc.title !== undefined) hit.title = doc.title;
+        hit.text = doc.text;
+        if (doc.metadata) hit.metadata = doc.metadata;
+      }
+      if (req.explain) {
+        hit.explain = { retrievers: p.retrievers, ...(lists.length > 1 ? { fused: p.score } : {}) };
+      }
+      hits.push(hit);
+    }
+    return {
+      hits,
+      mode,
+      tookMs: Math.round((performance.now() - t0) * 100) / 100,
+      ...(warnings.length ? { warnings } : {}),
+    };
+  }
+
+  /**
+   * The raw ranked lists of every retriever for a query (lexical, and dense for the given field),
+   * before fusion — used to tune fusion offline on a training split.
+   */
+  async rankedLists(query: string, opts: { depth?: number; vectorField?: string; task?: string } = {}): Promise<RankedList[]> {
+    const depth = opts.depth ?? LIMITS.defaultCandidates;
+    await this.catchUp();
+    const lists: RankedList[] = [{ name: 'lexical', hits: await this.lexical.search(query, depth) }];
+    if (this.fields.length) {
+      const f = this.field(opts.vectorField);
+      const qv = await f.embedQuery(query, opts.task);
+      lists.push({ name: 'dense', hits: await f.index.search(qv, depth) });
+    }
+    return lists;
+  }
+
+  /** Documents for passage keys, keyed by passage key (for mapping raw retriever lists to ids). */
+  async getByPassageKeys(keys: number[]): Promise<{ key: number; id: string }[]> {
+    const out: { key: number; id: string }[] = [];
+    for (const k of keys) {
+      const e = this.docs.get(docKeyOf(k));
+      if (e) out.push({ key: k, id: e.id });
+    }
+    return out;
+  }
+
+  /** Passage text for a hit (chunk-level results, snippets). */
+  async passage(id: string, chunk = 0): Promise<Passage | undefined> {
+    const [doc] = await this.store.get([id]);
+    if (!doc) return undefined;
+    return this.passagesOf(doc).find((p) => p.key === passageKey(doc.key, chunk));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.serial(() => this.persistNow());
+    this.closed = true;
+    await this.store.close();
+  }
+
+  /** Delete derived files (the store is dropped by the backend). */
+  async removeDerivedFiles(): Promise<void> {
+    if (this.lexicalPath) await rm(this.lexicalPath, { force: true });
+  }
+}
