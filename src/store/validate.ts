@@ -3,23 +3,53 @@
  * written, so a bad document never leaves a batch half-stored.
  */
 import { QuiverError } from '../errors.js';
-import type { QuiverDocument } from '../types.js';
+import type { JsonValue, QuiverDocument } from '../types.js';
 
 export const MAX_ID_LENGTH = 512;
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
 }
 
+/** Path of the first value that JSON cannot hold faithfully (undefined, NaN, functions, Dates…). */
+function firstNonJson(v: unknown, path: string, depth = 0): string | undefined {
+  if (depth > 64) return path; // deeper than any sane metadata; also guards against cycles
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return undefined;
+  if (typeof v === 'number') return Number.isFinite(v) ? undefined : path;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const bad = firstNonJson(v[i], `${path}[${i}]`, depth + 1);
+      if (bad !== undefined) return bad;
+    }
+    return undefined;
+  }
+  if (isPlainObject(v)) {
+    for (const [k, x] of Object.entries(v)) {
+      const bad = firstNonJson(x, `${path}.${k}`, depth + 1);
+      if (bad !== undefined) return bad;
+    }
+    return undefined;
+  }
+  return path;
+}
+
+/** Throws INVALID_DOCUMENT naming the field; `index` is the document's position in its batch. */
 export function validateDocument(doc: unknown, index: number): asserts doc is QuiverDocument {
-  const at = (field: string) => ({ location: { field: `documents[${index}].${field}` } });
-  if (!isPlainObject(doc)) throw new QuiverError('INVALID_DOCUMENT', `document ${index} is not an object`, at('')); 
+  const at = (field: string) => ({ location: { field }, details: { index } });
+  if (!isPlainObject(doc))
+    throw new QuiverError('INVALID_DOCUMENT', `document ${index} is not an object`, at(''));
   const { id, text, title, metadata } = doc;
   if (typeof id !== 'string' || id.length === 0) {
     throw new QuiverError('INVALID_DOCUMENT', `document ${index}: id must be a non-empty string`, at('id'));
   }
   if (id.length > MAX_ID_LENGTH) {
-    throw new QuiverError('INVALID_DOCUMENT', `document "${id.slice(0, 40)}…": id is longer than ${MAX_ID_LENGTH}`, at('id'));
+    throw new QuiverError(
+      'INVALID_DOCUMENT',
+      `document "${id.slice(0, 40)}…": id is longer than ${MAX_ID_LENGTH} characters`,
+      at('id'),
+    );
   }
   if (typeof text !== 'string') {
     throw new QuiverError('INVALID_DOCUMENT', `document "${id}": text must be a string`, at('text'));
@@ -27,18 +57,34 @@ export function validateDocument(doc: unknown, index: number): asserts doc is Qu
   if (title !== undefined && title !== null && typeof title !== 'string') {
     throw new QuiverError('INVALID_DOCUMENT', `document "${id}": title must be a string`, at('title'));
   }
-  if (metadata !== undefined && metadata !== null && !isPlainObject(metadata)) {
-    throw new QuiverError('INVALID_DOCUMENT', `document "${id}": metadata must be a JSON object`, at('metadata'));
+  if (metadata !== undefined && metadata !== null) {
+    if (!isPlainObject(metadata)) {
+      throw new QuiverError(
+        'INVALID_DOCUMENT',
+        `document "${id}": metadata must be a JSON object`,
+        at('metadata'),
+      );
+    }
+    const bad = firstNonJson(metadata, 'metadata');
+    if (bad !== undefined) {
+      throw new QuiverError('INVALID_DOCUMENT', `document "${id}": ${bad} is not a JSON value`, at(bad));
+    }
   }
 }
 
+/** Validates every document (throwing on the first bad one) before the caller writes any. */
 export function validateBatch(docs: unknown[]): QuiverDocument[] {
   if (!Array.isArray(docs)) throw new QuiverError('INVALID_DOCUMENT', 'documents must be an array');
   docs.forEach((d, i) => validateDocument(d, i));
-  // Within one batch the last occurrence of an id wins, as if upserted one after another.
-  const last = new Map<string, QuiverDocument>();
-  for (const d of docs as QuiverDocument[]) last.set(d.id, d);
-  return [...last.values()];
+  return docs as QuiverDocument[];
+}
+
+/** Throws INVALID_ARGUMENT when a meta value cannot round-trip through JSON. */
+export function validateJsonValue(value: unknown, field: string): asserts value is JsonValue {
+  const bad = value === undefined ? field : firstNonJson(value, field);
+  if (bad !== undefined) {
+    throw new QuiverError('INVALID_ARGUMENT', `${bad} is not a JSON value`, { location: { field: bad } });
+  }
 }
 
 /** Float32Array ⇄ bytes, bit-exact, little-endian as stored by every backend. */
