@@ -120,7 +120,7 @@ export class Quiver {
     const id = `${model}\u0000${opts.modelDir ?? ''}`;
     let e = this.embedders.get(id);
     if (!e) {
-      e = createEmbedder(model, { ...opts, cacheDir: this.dataDir });
+      e = createEmbedder(model, opts);
       this.embedders.set(id, e);
       e.catch(() => this.embedders.delete(id));
     }
@@ -131,7 +131,7 @@ export class Quiver {
   private async embedderFor(f: VectorFieldConfig): Promise<Embedder> {
     const shared = await this.getEmbedder(f.model, f.modelDir ? { modelDir: f.modelDir } : {});
     if (!isFittable(shared)) return shared;
-    return createEmbedder(f.model, { ...(f.modelDir ? { modelDir: f.modelDir } : {}), cacheDir: this.dataDir });
+    return createEmbedder(f.model, f.modelDir ? { modelDir: f.modelDir } : {});
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,80 @@
+/**
+ * The one factory every stage calls: a registry name (or alias) → a ready Embedder.
+ *   static:*            word vectors (offline)
+ *   remote specs, or any spec with `remote` options → OpenAI-compatible endpoint
+ *   everything else     local ONNX, from `modelDir` or downloaded from the hub into the cache
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { QuiverError } from '../errors.js';
+import type { Embedder } from './embedder.js';
+import { downloadModel, modelCacheDir } from './hub.js';
+import { OnnxEmbedder } from './onnx/onnx-embedder.js';
+import { getModelSpec } from './registry.js';
+import { RemoteEmbedder } from './remote/remote-embedder.js';
+import type { RemoteOptions } from './remote/remote-embedder.js';
+
+export * from './registry.js';
+export type { Embedder, EmbedOptions, EmbedRole, EmbedExplain, FittableEmbedder } from './embedder.js';
+export { isFittable } from './embedder.js';
+
+export interface CreateEmbedderOptions {
+  modelDir?: string;
+  /** Where downloaded models (and the embedding cache) live. */
+  cacheDir?: string;
+  variant?: 'fp32' | 'int8';
+  threads?: number;
+  batchSize?: number;
+  remote?: RemoteOptions;
+  /** For static:file. */
+  vectorsPath?: string;
+}
+
+/** Remote endpoints can be configured by environment, per model: QUIVER_REMOTE_URL / _KEY. */
+function remoteFromEnv(): RemoteOptions | undefined {
+  const baseUrl = process.env.QUIVER_REMOTE_URL;
+  if (!baseUrl) return undefined;
+  return { baseUrl, ...(process.env.QUIVER_REMOTE_KEY ? { apiKey: process.env.QUIVER_REMOTE_KEY } : {}) };
+}
+
+export async function createEmbedder(model: string, opts: CreateEmbedderOptions = {}): Promise<Embedder> {
+  if (model.startsWith('static:') || model === 'glove-100') {
+    const { createStaticEmbedder } = await import('./static/index.js');
+    return createStaticEmbedder(model, opts.vectorsPath ? { vectorsPath: opts.vectorsPath } : {});
+  }
+  const spec = getModelSpec(model);
+  const remote = opts.remote ?? (spec.provider === 'remote' ? remoteFromEnv() : undefined);
+  if (remote) return new RemoteEmbedder(spec, remote);
+  if (spec.provider === 'remote') {
+    throw new QuiverError(
+      'INVALID_CONFIG',
+      `${spec.name} is served remotely: give an OpenAI-compatible endpoint (QUIVER_REMOTE_URL, or remote.baseUrl) such as vLLM or TEI`,
+      { location: { field: 'model' } },
+    );
+  }
+  const variant = opts.variant ?? 'fp32';
+  let dir = opts.modelDir;
+  if (!dir) {
+    if (!spec.hub) {
+      throw new QuiverError('INVALID_CONFIG', `${spec.name} has no hub location; pass --model-dir <folder>`, {
+        location: { field: 'modelDir' },
+      });
+    }
+    const revision = spec.hub.revision ?? 'main';
+    const cached = modelCacheDir(spec.hub.repo, revision, opts.cacheDir ? { cacheDir: opts.cacheDir } : {});
+    const file = spec.hub.files?.[variant] ?? 'onnx/model.onnx';
+    dir = existsSync(join(cached, '.complete'))
+      ? cached
+      : await downloadModel(spec.hub.repo, ['tokenizer.json', 'tokenizer_config.json', 'config.json', file], {
+          revision,
+          ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
+        });
+  } else if (!existsSync(dir)) {
+    throw new QuiverError('FILE_NOT_FOUND', `model folder ${dir} does not exist`, { location: { field: 'modelDir', file: dir } });
+  }
+  return OnnxEmbedder.load(spec, dir, {
+    variant,
+    ...(opts.threads ? { threads: opts.threads } : {}),
+    ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+  });
+}

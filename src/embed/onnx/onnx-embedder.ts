@@ -1,0 +1,241 @@
+/**
+ * Local transformer embeddings on onnxruntime-node with a Hugging Face tokenizer (tokenizer.json).
+ *
+ * - Inputs are formatted by the registry (prefixes/instructions), tokenized, and truncated at the
+ *   model's limit keeping the special tokens — counted and reported, never an error (TEI #27).
+ * - Length-sorted dynamic batching: texts are sorted by token count and each batch is padded only
+ *   to its own longest member, then outputs are put back in input order.
+ * - Pooling (mean over the attention mask, CLS, or last token) and L2 normalisation are done here
+ *   from `last_hidden_state`, so every model export works the same way. Padding never leaks into
+ *   a result, which keeps batched and one-at-a-time outputs equal (transformers.js #918).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import * as ort from 'onnxruntime-node';
+import { QuiverError } from '../../errors.js';
+import type { EmbedExplain, EmbedOptions, EmbedStats, Embedder } from '../embedder.js';
+import type { ModelSpec } from '../registry.js';
+import { formatInput } from '../registry.js';
+
+export interface OnnxOptions {
+  variant?: 'fp32' | 'int8';
+  threads?: number;
+  /** Texts per forward pass. */
+  batchSize?: number;
+  /** Override the model file inside the folder. */
+  modelFile?: string;
+}
+
+interface Encoded {
+  ids: number[];
+  truncated: boolean;
+}
+
+function readJson(path: string): unknown {
+  return JSON.parse(readFileSync(path, 'utf8')) as unknown;
+}
+
+/** Find the ONNX file of a model folder laid out like a Hugging Face repo. */
+export function findModelFile(dir: string, variant: 'fp32' | 'int8', spec?: ModelSpec): string {
+  const candidates =
+    variant === 'int8'
+      ? [spec?.hub?.files?.int8, 'onnx/model_quantized.onnx', 'onnx/model_int8.onnx', 'model_quantized.onnx']
+      : [spec?.hub?.files?.fp32, 'onnx/model.onnx', 'model.onnx'];
+  for (const c of candidates) if (c && existsSync(join(dir, c))) return join(dir, c);
+  throw new QuiverError(
+    'FILE_NOT_FOUND',
+    `no ${variant} ONNX model in ${dir} (looked for ${candidates.filter(Boolean).join(', ')})`,
+    { location: { file: dir } },
+  );
+}
+
+export class OnnxEmbedder implements Embedder {
+  readonly modalities = ['text'] as const;
+  private readonly counters: EmbedStats = { texts: 0, tokens: 0, truncated: 0 };
+  private readonly inputNames: Set<string>;
+  readonly fingerprint: string;
+  dims: number;
+  private readonly clsId: number | undefined;
+  private readonly sepId: number | undefined;
+  private readonly eosId: number | undefined;
+  private readonly padId: number;
+
+  private constructor(
+    readonly spec: ModelSpec,
+    private readonly tokenizer: Tokenizer,
+    private readonly session: ort.InferenceSession,
+    readonly modelPath: string,
+    private readonly batchSize: number,
+    hiddenSize: number,
+    specials: { cls?: number; sep?: number; eos?: number; pad: number },
+  ) {
+    this.inputNames = new Set(session.inputNames);
+    this.dims = hiddenSize;
+    this.clsId = specials.cls;
+    this.sepId = specials.sep;
+    this.eosId = specials.eos;
+    this.padId = specials.pad;
+    const weights = createHash('sha256');
+    const st = readFileSync(modelPath);
+    weights.update(st.subarray(0, 1 << 20)).update(String(st.length));
+    this.fingerprint = createHash('sha256')
+      .update(JSON.stringify({ name: spec.name, pooling: spec.pooling, normalize: spec.normalize, prefixes: spec.prefixes, tpl: spec.instructionTemplate, eos: spec.addEos }))
+      .update(weights.digest('hex'))
+      .digest('hex');
+  }
+
+  get modelId(): string {
+    return this.spec.name;
+  }
+
+  get maxTokens(): number {
+    return this.spec.maxTokens;
+  }
+
+  static async load(spec: ModelSpec, dir: string, opts: OnnxOptions = {}): Promise<OnnxEmbedder> {
+    const tokPath = join(dir, 'tokenizer.json');
+    if (!existsSync(tokPath)) {
+      throw new QuiverError('FILE_NOT_FOUND', `no tokenizer.json in ${dir}`, { location: { file: tokPath } });
+    }
+    const cfgPath = join(dir, 'tokenizer_config.json');
+    const tokenizer = new Tokenizer(
+      readJson(tokPath) as ConstructorParameters<typeof Tokenizer>[0],
+      (existsSync(cfgPath) ? readJson(cfgPath) : {}) as ConstructorParameters<typeof Tokenizer>[1],
+    );
+    const modelPath = opts.modelFile ? join(dir, opts.modelFile) : findModelFile(dir, opts.variant ?? 'fp32', spec);
+    const session = await ort.InferenceSession.create(modelPath, {
+      intraOpNumThreads: opts.threads ?? 0,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+    });
+    const config = existsSync(join(dir, 'config.json')) ? (readJson(join(dir, 'config.json')) as { hidden_size?: number; pad_token_id?: number }) : {};
+    const vocab = (t: string) => {
+      const ids = tokenizer.encode(t, { add_special_tokens: false } as never).ids;
+      return ids.length === 1 ? ids[0] : undefined;
+    };
+    const specials = {
+      ...(vocab('[CLS]') !== undefined ? { cls: vocab('[CLS]')! } : vocab('<s>') !== undefined ? { cls: vocab('<s>')! } : {}),
+      ...(vocab('[SEP]') !== undefined ? { sep: vocab('[SEP]')! } : {}),
+      ...(vocab('</s>') !== undefined ? { eos: vocab('</s>')! } : {}),
+      pad: config.pad_token_id ?? vocab('[PAD]') ?? 0,
+    };
+    const e = new OnnxEmbedder(spec, tokenizer, session, modelPath, opts.batchSize ?? 32, config.hidden_size ?? spec.dims, specials);
+    // The output width is the truth (a config.json may describe another size of the same family).
+    const [probe] = await e.forward([e.encode('probe').ids]);
+    e.dims = probe!.length;
+    return e;
+  }
+
+  formatInputs(texts: string[], opts: EmbedOptions): string[] {
+    return texts.map((t) => formatInput(this.spec, t, opts));
+  }
+
+  /** Token ids with special tokens, truncated to maxTokens keeping the trailing special token. */
+  encode(input: string): Encoded {
+    let ids = this.tokenizer.encode(input).ids as number[];
+    if (this.spec.addEos && this.eosId !== undefined && ids[ids.length - 1] !== this.eosId) ids = [...ids, this.eosId];
+    const max = this.spec.maxTokens;
+    if (ids.length <= max) return { ids, truncated: false };
+    const last = ids[ids.length - 1]!;
+    const keepLast = last === this.sepId || last === this.eosId;
+    const cut = keepLast ? [...ids.slice(0, max - 1), last] : ids.slice(0, max);
+    return { ids: cut, truncated: true };
+  }
+
+  async explain(text: string, opts: EmbedOptions): Promise<EmbedExplain> {
+    const input = formatInput(this.spec, text, opts);
+    const { ids, truncated } = this.encode(input);
+    return { input, ids, truncated };
+  }
+
+  async embed(texts: string[], opts: EmbedOptions): Promise<Float32Array[]> {
+    const encoded = this.formatInputs(texts, opts).map((t) => this.encode(t));
+    this.counters.texts += texts.length;
+    for (const e of encoded) {
+      this.counters.tokens += e.ids.length;
+      if (e.truncated) this.counters.truncated++;
+    }
+    const order = encoded.map((_, i) => i).sort((a, b) => encoded[a]!.ids.length - encoded[b]!.ids.length);
+    const out = new Array<Float32Array>(texts.length);
+    for (let start = 0; start < order.length; start += this.batchSize) {
+      const idx = order.slice(start, start + this.batchSize);
+      const vecs = await this.forward(idx.map((i) => encoded[i]!.ids));
+      idx.forEach((i, j) => (out[i] = this.finish(vecs[j]!, opts.dimensions)));
+    }
+    return out;
+  }
+
+  /** One padded batch through the model, pooled per the spec. */
+  private async forward(batch: number[][]): Promise<Float32Array[]> {
+    const n = batch.length;
+    const len = Math.max(1, ...batch.map((b) => b.length));
+    const ids = new BigInt64Array(n * len).fill(BigInt(this.padId));
+    const mask = new BigInt64Array(n * len);
+    batch.forEach((b, i) => {
+      for (let j = 0; j < b.length; j++) {
+        ids[i * len + j] = BigInt(b[j]!);
+        mask[i * len + j] = 1n;
+      }
+    });
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', ids, [n, len]),
+      attention_mask: new ort.Tensor('int64', mask, [n, len]),
+    };
+    if (this.inputNames.has('token_type_ids')) feeds['token_type_ids'] = new ort.Tensor('int64', new BigInt64Array(n * len), [n, len]);
+    const result = await this.session.run(feeds);
+    const outName = this.session.outputNames.includes('last_hidden_state') ? 'last_hidden_state' : this.session.outputNames[0]!;
+    const hidden = result[outName]!;
+    const data = hidden.data as Float32Array;
+    const h = Number(hidden.dims[2]);
+    const pooled: Float32Array[] = [];
+    for (let i = 0; i < n; i++) {
+      const real = batch[i]!.length;
+      pooled.push(pool(data, i, len, h, real, this.spec.pooling));
+    }
+    return pooled;
+  }
+
+  private finish(v: Float32Array, dimensions?: number): Float32Array {
+    const out = dimensions && dimensions < v.length ? v.slice(0, dimensions) : v;
+    if (this.spec.normalize || (dimensions && dimensions < v.length)) {
+      let s = 0;
+      for (let i = 0; i < out.length; i++) s += out[i]! * out[i]!;
+      const n = Math.sqrt(s);
+      if (n > 0) for (let i = 0; i < out.length; i++) out[i]! /= n;
+    }
+    return out;
+  }
+
+  stats(): EmbedStats {
+    return { ...this.counters };
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/**
+ * Pool one sequence of a [batch, len, h] tensor. `real` is the number of non-padding tokens
+ * (padding is always on the right), so the attention mask is implied.
+ */
+export function pool(data: Float32Array, i: number, len: number, h: number, real: number, how: 'mean' | 'cls' | 'last'): Float32Array {
+  const v = new Float32Array(h);
+  const base = i * len * h;
+  if (how === 'cls') {
+    v.set(data.subarray(base, base + h));
+  } else if (how === 'last') {
+    const off = base + (real - 1) * h;
+    v.set(data.subarray(off, off + h));
+  } else {
+    for (let t = 0; t < real; t++) {
+      const off = base + t * h;
+      for (let d = 0; d < h; d++) v[d]! += data[off + d]!;
+    }
+    for (let d = 0; d < h; d++) v[d]! /= Math.max(1, real);
+  }
+  return v;
+}
