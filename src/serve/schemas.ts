@@ -1,0 +1,168 @@
+/**
+ * JSON schemas of the API: fastify validates requests with them and /openapi.json publishes them,
+ * so the documentation and the checks can never disagree.
+ */
+const metadata = { type: 'object', additionalProperties: true };
+
+export const errorSchema = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        field: { type: 'string' },
+        file: { type: 'string' },
+        line: { type: 'integer' },
+        hint: { type: 'string' },
+      },
+    },
+  },
+};
+
+export const nameParams = {
+  type: 'object',
+  required: ['name'],
+  properties: { name: { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$' } },
+};
+
+export const docParams = {
+  type: 'object',
+  required: ['name', 'id'],
+  properties: { name: nameParams.properties.name, id: { type: 'string', minLength: 1, maxLength: 512 } },
+};
+
+export const listQuery = {
+  type: 'object',
+  properties: { cursor: { type: 'string' }, limit: { type: 'string', pattern: '^[0-9]+$' } },
+  additionalProperties: false,
+};
+
+export const facetsQuery = {
+  type: 'object',
+  properties: { fields: { type: 'string' }, limit: { type: 'string', pattern: '^[0-9]+$' } },
+  additionalProperties: false,
+};
+
+export const document = {
+  type: 'object',
+  required: ['id', 'text'],
+  properties: {
+    id: { type: 'string', minLength: 1, maxLength: 512 },
+    title: { type: 'string' },
+    text: { type: 'string' },
+    metadata,
+  },
+  additionalProperties: false,
+};
+
+export const upsertBody = {
+  type: 'object',
+  required: ['documents'],
+  properties: { documents: { type: 'array', items: document } },
+  additionalProperties: false,
+};
+
+export const createCollectionBody = {
+  type: 'object',
+  required: ['name'],
+  properties: {
+    name: nameParams.properties.name,
+    config: {
+      type: 'object',
+      properties: {
+        analyzer: { type: 'object', properties: { language: { type: 'string' }, stopwords: {}, stemming: { type: 'boolean' } } },
+        bm25: { type: 'object', properties: { k1: { type: 'number' }, b: { type: 'number' }, fields: { type: 'object' } } },
+        chunking: { type: 'object', properties: { maxChars: { type: 'integer' }, overlapSentences: { type: 'integer' } } },
+        vectors: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['name', 'model'],
+            properties: {
+              name: { type: 'string' },
+              model: { type: 'string' },
+              modelDir: { type: 'string' },
+              source: { enum: ['text', 'title', 'body', 'image'] },
+              metric: { enum: ['cos', 'ip', 'l2'] },
+              quantization: { enum: ['f32', 'f16', 'i8', 'b1'] },
+              task: { type: 'string' },
+              truncateDims: { type: 'integer', minimum: 1 },
+            },
+          },
+        },
+        fusion: { type: 'object' },
+      },
+      additionalProperties: false,
+    },
+  },
+  additionalProperties: false,
+};
+
+const fusion = {
+  type: 'object',
+  properties: {
+    method: { enum: ['rrf', 'convex', 'dbsf'] },
+    rrfK: { type: 'number', minimum: 0 },
+    normalization: { enum: ['minmax', 'zscore', 'rank'] },
+    weights: { type: 'object', additionalProperties: { type: 'number', minimum: 0 } },
+    candidates: { type: 'integer', minimum: 1, maximum: 1000 },
+  },
+  additionalProperties: false,
+};
+
+export const searchBody = {
+  type: 'object',
+  required: ['query'],
+  properties: {
+    query: { type: 'string', maxLength: 100000 },
+    mode: { enum: ['lexical', 'dense', 'hybrid'] },
+    k: { type: 'integer', minimum: 1, maximum: 1000 },
+    filter: { type: 'object' },
+    fusion,
+    vectorField: { type: 'string' },
+    task: { type: 'string' },
+    explain: { type: 'boolean' },
+    groupBy: { enum: ['document', 'chunk'] },
+    includeDocument: { type: 'boolean' },
+    snippets: {},
+    rerank: {},
+  },
+  additionalProperties: false,
+};
+
+export const evalRunBody = {
+  type: 'object',
+  required: ['dataset', 'mode', 'metrics', 'queries'],
+  properties: {
+    dataset: { type: 'string' },
+    split: { type: 'string' },
+    mode: { type: 'string' },
+    method: { type: 'string' },
+    metrics: { type: 'object', additionalProperties: { type: 'number' } },
+    queries: { type: 'integer', minimum: 0 },
+  },
+  additionalProperties: false,
+};
+
+export const embeddingsBody = {
+  type: 'object',
+  required: ['input', 'model'],
+  properties: {
+    model: { type: 'string', minLength: 1 },
+    input: {
+      anyOf: [
+        { type: 'string' },
+        { type: 'array', items: { type: 'string' }, minItems: 1 },
+      ],
+    },
+    encoding_format: { enum: ['float', 'base64'] },
+    dimensions: { type: 'integer', minimum: 1 },
+    user: { type: 'string' },
+    input_type: { enum: ['query', 'passage', 'document', 'symmetric'] },
+    task: { type: 'string' },
+  },
+  additionalProperties: false,
+};

@@ -1,0 +1,275 @@
+// Quiver web UI: a small dependency-free client of the JSON API.
+const $ = (sel) => document.querySelector(sel);
+const state = { collection: '', mode: 'hybrid', query: '', filters: {}, stats: null, active: -1, timer: 0, seq: 0 };
+
+const keyInput = $('#api-key');
+keyInput.value = localStorage.getItem('quiver-key') ?? '';
+keyInput.addEventListener('change', () => {
+  localStorage.setItem('quiver-key', keyInput.value);
+  void loadCollections();
+});
+
+async function api(path, body) {
+  const headers = { 'content-type': 'application/json' };
+  if (keyInput.value) headers.authorization = `Bearer ${keyInput.value}`;
+  const res = await fetch(path, body === undefined ? { headers } : { method: 'POST', headers, body: JSON.stringify(body) });
+  const json = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(json.error ? `${json.error.code}: ${json.error.message}` : `HTTP ${res.status}`);
+  return json;
+}
+
+function escapeHtml(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+}
+
+/** Highlight query words (prefix match, case-insensitive) in already-escaped text. */
+function highlight(text, query) {
+  const words = [...new Set(query.toLowerCase().match(/[\p{L}\p{N}]{2,}/gu) ?? [])];
+  let html = escapeHtml(text);
+  if (!words.length) return html;
+  const stems = words.map((w) => w.replace(/(ing|ed|es|s)$/u, '')).filter((w) => w.length >= 2);
+  const re = new RegExp(`\\b(${stems.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})[\\p{L}\\p{N}]*`, 'giu');
+  html = html.replace(re, (m) => `<mark>${m}</mark>`);
+  return html;
+}
+
+/** The passage around the first match, so long documents show the relevant part. */
+function excerpt(text, query, max = 320) {
+  if (text.length <= max) return text;
+  const words = query.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? [];
+  const lower = text.toLowerCase();
+  const at = Math.min(...words.map((w) => lower.indexOf(w.slice(0, 5))).filter((i) => i >= 0), Infinity);
+  const start = Number.isFinite(at) ? Math.max(0, at - 80) : 0;
+  return `${start > 0 ? '… ' : ''}${text.slice(start, start + max)}${start + max < text.length ? ' …' : ''}`;
+}
+
+function setMode(mode) {
+  state.mode = mode;
+  for (const b of document.querySelectorAll('.modes button')) b.setAttribute('aria-checked', String(b.dataset.mode === mode));
+  void search();
+}
+
+async function loadCollections() {
+  try {
+    const { collections } = await api('/v1/collections');
+    const sel = $('#collection');
+    sel.innerHTML = collections.map((c) => `<option value="${escapeHtml(c.name)}">${escapeHtml(c.name)} (${c.documents})</option>`).join('');
+    if (!collections.length) {
+      $('#status').textContent = 'No collections yet — create one with `quiver init` and `quiver add`.';
+      return;
+    }
+    state.collection = collections.some((c) => c.name === state.collection) ? state.collection : collections[0].name;
+    sel.value = state.collection;
+    await loadCollection();
+  } catch (e) {
+    $('#status').textContent = e.message;
+  }
+}
+
+async function loadCollection() {
+  const s = await api(`/v1/collections/${encodeURIComponent(state.collection)}`);
+  state.stats = s;
+  const dense = s.vectorFields.length > 0;
+  for (const b of document.querySelectorAll('.modes button')) b.disabled = !dense && b.dataset.mode !== 'lexical';
+  if (!dense) state.mode = 'lexical';
+  for (const b of document.querySelectorAll('.modes button')) b.setAttribute('aria-checked', String(b.dataset.mode === state.mode));
+  $('#stats').textContent = `${s.documents} documents · ${s.passages} passages · ${s.analyzer.language} analyzer · BM25 k1=${s.bm25.k1} b=${s.bm25.b}${
+    dense ? ` · ${s.vectorFields.map((f) => `${f.model} (${f.dims}d)`).join(', ')}` : ''
+  } · ${s.store}`;
+  state.filters = {};
+  await loadFacets();
+  await search();
+}
+
+async function loadFacets() {
+  const facets = await api(`/v1/collections/${encodeURIComponent(state.collection)}/facets?limit=8`);
+  const aside = $('#facets');
+  aside.innerHTML = '';
+  for (const [field, values] of Object.entries(facets)) {
+    if (values.length < 2) continue;
+    const h = document.createElement('h3');
+    h.textContent = field;
+    aside.append(h);
+    for (const v of values) {
+      const label = document.createElement('label');
+      label.innerHTML = `<input type="checkbox" data-field="${escapeHtml(field)}" value="${escapeHtml(v.value)}" /> <span>${escapeHtml(v.value)}</span><span class="count">${v.count}</span>`;
+      aside.append(label);
+    }
+  }
+  aside.onchange = (ev) => {
+    const box = ev.target;
+    const field = box.dataset.field;
+    const raw = box.value;
+    const value = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw === 'true' ? true : raw === 'false' ? false : raw;
+    const set = new Set(state.filters[field] ?? []);
+    if (box.checked) set.add(value);
+    else set.delete(value);
+    if (set.size) state.filters[field] = [...set];
+    else delete state.filters[field];
+    void search();
+  };
+}
+
+function filterObject() {
+  const parts = Object.entries(state.filters).map(([f, vs]) => ({ [f]: { $in: vs } }));
+  return parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : { $and: parts };
+}
+
+async function search() {
+  const query = $('#q').value.trim();
+  state.query = query;
+  const results = $('#results');
+  const grid = $('#grid');
+  if (!query || !state.collection) {
+    results.innerHTML = '';
+    grid.hidden = true;
+    $('#status').textContent = query ? '' : 'Type a query.';
+    return;
+  }
+  const seq = ++state.seq;
+  try {
+    const body = { query, mode: state.mode, k: 20, explain: true };
+    const filter = filterObject();
+    if (filter) body.filter = filter;
+    const res = await api(`/v1/collections/${encodeURIComponent(state.collection)}/search`, body);
+    if (seq !== state.seq) return; // a newer query already answered
+    render(res);
+  } catch (e) {
+    $('#status').textContent = e.message;
+  }
+}
+
+function render(res) {
+  const results = $('#results');
+  const grid = $('#grid');
+  results.innerHTML = '';
+  grid.innerHTML = '';
+  state.active = -1;
+  $('#status').textContent = `${res.hits.length} results · ${res.mode} · ${res.tookMs} ms${res.warnings ? ` · ${res.warnings.join('; ')}` : ''}`;
+  const images = res.hits.filter((h) => h.metadata?.image);
+  grid.hidden = images.length === 0 || images.length < res.hits.length / 2;
+  if (!grid.hidden) {
+    for (const h of images) {
+      const fig = document.createElement('figure');
+      fig.innerHTML = `<img alt="${escapeHtml(h.title ?? h.id)}" src="${escapeHtml(h.metadata.url ?? '')}" loading="lazy" /><figcaption>${escapeHtml(h.title ?? h.id)}</figcaption>`;
+      grid.append(fig);
+    }
+  }
+  const tpl = $('#hit');
+  for (const h of res.hits) {
+    const li = tpl.content.firstElementChild.cloneNode(true);
+    li.querySelector('.rank').textContent = `${h.rank}.`;
+    li.querySelector('.title').innerHTML = highlight(h.title || h.id, state.query);
+    li.querySelector('.score').textContent = h.score.toFixed(4);
+    const meta = Object.entries(h.metadata ?? {})
+      .filter(([, v]) => typeof v !== 'object')
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(' · ');
+    li.querySelector('.meta').textContent = [h.id + (h.chunk !== undefined ? ` #${h.chunk}` : ''), meta].filter(Boolean).join(' · ');
+    li.querySelector('.snippet').innerHTML = h.snippet?.html ?? highlight(excerpt(h.text ?? '', state.query), state.query);
+    const table = li.querySelector('.explain table');
+    const rows = Object.entries(h.explain?.retrievers ?? {}).map(
+      ([name, r]) => `<tr><th>${escapeHtml(name)}</th><td>rank ${r.rank}</td><td>score ${r.score.toFixed(4)}</td><td>${r.normalized !== undefined ? `norm ${r.normalized.toFixed(3)}` : ''}</td></tr>`,
+    );
+    if (h.explain?.fused !== undefined) rows.push(`<tr><th>fused</th><td colspan="3">${h.explain.fused.toFixed(4)}</td></tr>`);
+    const terms = h.explain?.retrievers?.lexical?.terms;
+    if (terms) rows.push(`<tr><th>terms</th><td colspan="3">${Object.entries(terms).map(([t, s]) => `${escapeHtml(t)} ${s.toFixed(2)}`).join(', ')}</td></tr>`);
+    table.innerHTML = rows.join('');
+    results.append(li);
+  }
+}
+
+function move(delta) {
+  const items = [...document.querySelectorAll('.hit')];
+  if (!items.length) return;
+  state.active = Math.max(0, Math.min(items.length - 1, state.active + delta));
+  items.forEach((el, i) => el.classList.toggle('active', i === state.active));
+  items[state.active].focus();
+}
+
+// ─── evaluation page ───────────────────────────────────────────────────────────────────────
+async function loadEval() {
+  const { runs } = await api('/v1/eval-runs');
+  const chart = $('#eval-chart');
+  const table = $('#eval-table');
+  if (!runs.length) {
+    chart.innerHTML = '<p class="muted">No runs yet: try <code>quiver eval beir &lt;dataset&gt;</code>.</p>';
+    table.innerHTML = '';
+    return;
+  }
+  // Latest run per (dataset, mode, method).
+  const latest = new Map();
+  for (const r of runs) latest.set(`${r.dataset}|${r.mode}|${r.method ?? ''}`, r);
+  const rows = [...latest.values()];
+  const w = 860;
+  const barH = 26;
+  const left = 260;
+  const h = rows.length * (barH + 8) + 30;
+  const x = (v) => left + v * (w - left - 60);
+  const bars = rows
+    .map((r, i) => {
+      const v = r.metrics['ndcg@10'] ?? 0;
+      const y = 10 + i * (barH + 8);
+      const title = Object.entries(r.metrics).map(([k, m]) => `${k}: ${m.toFixed(4)}`).join('\n');
+      return `<g><title>${escapeHtml(title)}</title><text x="0" y="${y + 17}">${escapeHtml(`${r.dataset} · ${r.mode} · ${r.method ?? ''}`.slice(0, 38))}</text>
+        <rect class="bar-rect" x="${left}" y="${y}" width="${Math.max(1, x(v) - left)}" height="${barH}" rx="4"></rect>
+        <text x="${x(v) + 6}" y="${y + 17}">${(v * 100).toFixed(2)}</text></g>`;
+    })
+    .join('');
+  chart.innerHTML = `<svg viewBox="0 0 ${w} ${h}" xmlns="http://www.w3.org/2000/svg"><line class="axis" x1="${left}" x2="${left}" y1="0" y2="${h - 20}"></line>${bars}</svg>`;
+  table.innerHTML =
+    '<tr><th>dataset</th><th>split</th><th>mode</th><th>method</th><th>nDCG@10</th><th>MRR@10</th><th>R@100</th><th>MAP@100</th><th>when</th></tr>' +
+    rows
+      .map(
+        (r) =>
+          `<tr><td>${escapeHtml(r.dataset)}</td><td>${escapeHtml(r.split)}</td><td>${escapeHtml(r.mode)}</td><td>${escapeHtml(r.method ?? '')}</td>${['ndcg@10', 'mrr@10', 'recall@100', 'map@100']
+            .map((m) => `<td>${r.metrics[m] !== undefined ? (r.metrics[m] * 100).toFixed(2) : ''}</td>`)
+            .join('')}<td>${escapeHtml(r.createdAt.slice(0, 16).replace('T', ' '))}</td></tr>`,
+      )
+      .join('');
+}
+
+function route() {
+  const evalView = location.hash.startsWith('#/eval');
+  $('#view-search').hidden = evalView;
+  $('#view-eval').hidden = !evalView;
+  $('#nav-search').toggleAttribute('aria-current', !evalView);
+  $('#nav-eval').toggleAttribute('aria-current', evalView);
+  if (evalView) $('#nav-eval').setAttribute('aria-current', 'page');
+  else $('#nav-search').setAttribute('aria-current', 'page');
+  if (evalView) void loadEval().catch((e) => ($('#eval-chart').textContent = e.message));
+}
+
+// ─── wiring ────────────────────────────────────────────────────────────────────────────────
+$('#q').addEventListener('input', () => {
+  clearTimeout(state.timer);
+  state.timer = setTimeout(() => void search(), 150);
+});
+$('#q').addEventListener('keydown', (e) => {
+  if (e.key === 'ArrowDown') {
+    e.preventDefault();
+    move(1);
+  } else if (e.key === 'Enter') {
+    clearTimeout(state.timer);
+    void search();
+  }
+});
+$('#results').addEventListener('keydown', (e) => {
+  if (e.key === 'ArrowDown') { e.preventDefault(); move(1); }
+  if (e.key === 'ArrowUp') { e.preventDefault(); if (state.active <= 0) $('#q').focus(); else move(-1); }
+  if (e.key === 'Enter') document.activeElement?.querySelector('details')?.toggleAttribute('open');
+});
+document.addEventListener('keydown', (e) => {
+  if (e.key === '/' && document.activeElement !== $('#q')) {
+    e.preventDefault();
+    $('#q').focus();
+  }
+});
+for (const b of document.querySelectorAll('.modes button')) b.addEventListener('click', () => setMode(b.dataset.mode));
+$('#collection').addEventListener('change', (e) => {
+  state.collection = e.target.value;
+  void loadCollection();
+});
+window.addEventListener('hashchange', route);
+route();
+void loadCollections();
