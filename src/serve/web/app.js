@@ -22,9 +22,11 @@ function escapeHtml(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 }
 
+const STOP = new Set(['the', 'and', 'for', 'are', 'was', 'with', 'that', 'this', 'from', 'into', 'not', 'but', 'its', 'their', 'there', 'these', 'they', 'will', 'such', 'then', 'how', 'what', 'which', 'who', 'why', 'does', 'has', 'have']);
+
 /** Highlight query words (prefix match, case-insensitive) in already-escaped text. */
 function highlight(text, query) {
-  const words = [...new Set(query.toLowerCase().match(/[\p{L}\p{N}]{2,}/gu) ?? [])];
+  const words = [...new Set(query.toLowerCase().match(/[\p{L}\p{N}]{2,}/gu) ?? [])].filter((w) => w.length > 2 && !STOP.has(w));
   let html = escapeHtml(text);
   if (!words.length) return html;
   const stems = words.map((w) => w.replace(/(ing|ed|es|s)$/u, '')).filter((w) => w.length >= 2);

@@ -1,0 +1,121 @@
+/**
+ * The web UI in a real browser (Debian's Chromium driven by playwright-core): search SciFact,
+ * toggle modes, apply a facet filter, open explain, and check the evaluation chart. Screenshots
+ * are saved to test-artifacts/ for a person to look at.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { vectorField } from '../../src/engine/config.js';
+import { Quiver } from '../../src/engine/quiver.js';
+import { createServer } from '../../src/serve/server.js';
+import { REPO_ROOT, SCIFACT, tempDir } from '../../src/testing/paths.js';
+
+const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+describe('web UI in Chromium', () => {
+  const t = tempDir();
+  let quiver: Quiver;
+  let app: FastifyInstance;
+  let browser: Browser;
+  let page: Page;
+  let base = '';
+
+  before(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    quiver = await Quiver.open({ data: t.dir });
+    const c = await quiver.createCollection('scifact', { vectors: [vectorField('static:glove-100')] });
+    const docs = readFileSync(join(SCIFACT, 'corpus.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(0, 500)
+      .map((l) => JSON.parse(l) as { _id: string; title: string; text: string })
+      .map((d) => ({
+        id: d._id,
+        title: d.title,
+        text: d.text,
+        // SciFact has no metadata; give the facets something real to count.
+        metadata: { length: d.text.length < 1200 ? 'short' : 'long', has_numbers: /\d/.test(d.text) },
+      }));
+    await c.upsert(docs, { deferVectors: true });
+    await c.flush({ fit: true });
+    await quiver.evalRuns.append({ id: 'r1', createdAt: new Date().toISOString(), dataset: 'scifact', split: 'test', mode: 'lexical', method: 'bm25', store: 'sqlite', metrics: { 'ndcg@10': 0.6789, 'recall@100': 0.9253 }, queries: 300 });
+    await quiver.evalRuns.append({ id: 'r2', createdAt: new Date().toISOString(), dataset: 'scifact', split: 'test', mode: 'dense', method: 'static:glove-100', store: 'sqlite', metrics: { 'ndcg@10': 0.2485, 'recall@100': 0.5697 }, queries: 300 });
+    app = await createServer({ quiver, open: true });
+    base = await app.listen({ port: 0, host: '127.0.0.1' });
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await app?.close();
+    await quiver?.close();
+    t.cleanup();
+  });
+
+  it('searches, toggles modes, filters by a facet and explains a hit', async () => {
+    await page.goto(base);
+    await page.waitForSelector('#stats:has-text("500 documents")');
+    await page.keyboard.press('/');
+    await page.keyboard.type('microstructural development of white matter in newborns');
+    await page.waitForSelector('.hit');
+    const first = await page.textContent('.hit .title');
+    assert.match(first ?? '', /white matter/i);
+    assert.ok((await page.locator('.hit mark').count()) > 0, 'query terms are highlighted');
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-hybrid.png'), fullPage: false });
+
+    for (const mode of ['lexical', 'dense', 'hybrid']) {
+      await page.click(`.modes button[data-mode="${mode}"]`);
+      await page.waitForSelector(`#status:has-text("· ${mode} ·")`);
+      assert.equal(await page.getAttribute(`.modes button[data-mode="${mode}"]`, 'aria-checked'), 'true');
+    }
+    await page.click('.modes button[data-mode="lexical"]');
+    await page.waitForSelector('#status:has-text("· lexical ·")');
+
+    await page.check('#facets input[value="short"]');
+    await page.waitForFunction(() => [...document.querySelectorAll('.hit .meta')].every((m) => m.textContent?.includes('length: short')));
+    const metas = await page.locator('.hit .meta').allTextContents();
+    assert.ok(metas.length > 0 && metas.every((m) => m.includes('length: short')), 'the facet filters results');
+
+    await page.click('.hit .explain summary');
+    const explain = await page.textContent('.hit .explain table');
+    assert.match(explain ?? '', /lexical/);
+    assert.match(explain ?? '', /rank 1/);
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-explain.png'), fullPage: false });
+  });
+
+  it('shows stored eval runs as a chart', async () => {
+    await page.goto(`${base}/#/eval`);
+    await page.waitForSelector('#eval-chart svg rect');
+    assert.equal(await page.locator('#eval-chart svg rect').count(), 2);
+    assert.match((await page.textContent('#eval-table')) ?? '', /67\.89/);
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-eval.png'), fullPage: true });
+  });
+
+  it('is usable on a phone-sized screen', async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await phone.goto(base);
+    await phone.waitForSelector('#stats:has-text("500 documents")');
+    await phone.fill('#q', 'vitamin D deficiency');
+    await phone.waitForSelector('.hit');
+    const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 400, `no horizontal scrolling (page is ${width}px wide)`);
+    await phone.screenshot({ path: join(ARTIFACTS, 'ui-phone.png'), fullPage: false });
+    await phone.close();
+  });
+});
