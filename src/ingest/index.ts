@@ -5,10 +5,18 @@ import type { QuiverError } from '../errors.js';
 import type { QuiverDocument } from '../types.js';
 import type { IngestItem } from './sources.js';
 
-export { openSource, readLines, toDocument, MAX_JSON_ARRAY_BYTES } from './sources.js';
+export {
+  htmlToDoc,
+  markdownTitle,
+  openSource,
+  readLines,
+  toDocument,
+  MAX_JSON_ARRAY_BYTES,
+} from './sources.js';
 export type { FieldMapping, IngestItem, SourceSpec } from './sources.js';
 export { chunkDocument, splitSentences } from './chunker.js';
 export { createProgress } from './progress.js';
+export type { Progress, ProgressOptions } from './progress.js';
 
 export interface IngestSink {
   upsert(docs: QuiverDocument[]): Promise<unknown>;
@@ -18,8 +26,11 @@ export interface IngestOptions {
   batchSize?: number;
   /** skip: report and go on; reject: stop at the first bad record (earlier batches stay). */
   onError?: 'skip' | 'reject';
-  /** Called after each acknowledged batch with the running total of documents written. */
-  onProgress?: (added: number) => void;
+  /**
+   * Called after each acknowledged batch with the running totals (cumulative, not per batch) of
+   * documents written and of bad records skipped so far.
+   */
+  onProgress?: (added: number, skipped: number) => void;
 }
 
 export interface IngestResult {
@@ -35,7 +46,7 @@ export async function ingestInto(
   source: AsyncIterable<IngestItem>,
   opts: IngestOptions = {},
 ): Promise<IngestResult> {
-  const batchSize = opts.batchSize ?? 500;
+  const batchSize = Math.max(1, opts.batchSize ?? 500);
   const problems: QuiverError[] = [];
   let batch: QuiverDocument[] = [];
   let added = 0;
@@ -45,7 +56,7 @@ export async function ingestInto(
     batch = [];
     await sink.upsert(docs);
     added += docs.length;
-    opts.onProgress?.(added);
+    opts.onProgress?.(added, problems.length);
   };
   for await (const item of source) {
     if (!item.ok) {

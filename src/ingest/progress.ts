@@ -84,7 +84,8 @@ export function createProgress(opts: ProgressOptions): Progress {
     const secs = (Date.now() - started) / 1000;
     const rate = count / Math.max(0.001, secs);
     const of = total !== undefined ? `/${total}` : '';
-    const eta = total !== undefined && rate > 0 ? `, ETA ${Math.max(0, (total - count) / rate).toFixed(0)} s` : '';
+    const eta =
+      total !== undefined && rate > 0 ? `, ETA ${Math.max(0, (total - count) / rate).toFixed(0)} s` : '';
     stream.write(`${label}: ${count}${of} ${unit} (${fmtRate(rate)}/s${eta})\n`);
     lastLine = Date.now();
   };

@@ -17,8 +17,7 @@ import { validateDocument } from '../store/validate.js';
 import type { JsonValue, Metadata, QuiverDocument } from '../types.js';
 
 export type IngestItem =
-  | { ok: true; doc: QuiverDocument; location: ErrorLocation }
-  | { ok: false; error: QuiverError };
+  { ok: true; doc: QuiverDocument; location: ErrorLocation } | { ok: false; error: QuiverError };
 
 export interface FieldMapping {
   id: string;
@@ -49,7 +48,9 @@ const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp']);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Lines of a byte stream, each with its 1-based number; a final line without newline counts. */
-export async function* readLines(stream: AsyncIterable<Buffer | string>): AsyncIterable<{ line: number; bytes: Buffer }> {
+export async function* readLines(
+  stream: AsyncIterable<Buffer | string>,
+): AsyncIterable<{ line: number; bytes: Buffer }> {
   let pending: Buffer[] = [];
   let line = 0;
   for await (const chunk of stream) {
@@ -74,9 +75,10 @@ export async function* readLines(stream: AsyncIterable<Buffer | string>): AsyncI
 
 /** Offset of the first byte that starts an invalid UTF-8 sequence (for the error message). */
 function firstBadUtf8Byte(bytes: Uint8Array): number {
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const b = bytes[i]!;
-    const n = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
+    const n =
+      b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
     if (n === 0 || i + n > bytes.length) return i;
     try {
       utf8.decode(bytes.subarray(i, i + n));
@@ -86,6 +88,105 @@ function firstBadUtf8Byte(bytes: Uint8Array): number {
     i += n;
   }
   return bytes.length;
+}
+
+/**
+ * Offset of the first JSON syntax error in `text` (undefined if none): a small recursive-descent
+ * scanner, run only after JSON.parse failed, to point the user at the right line.
+ */
+export function jsonErrorOffset(text: string): number | undefined {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t'))
+      i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const literal = (word: string) => {
+    if (text.startsWith(word, i)) i += word.length;
+    else fail();
+  };
+  const string = () => {
+    i++; // opening quote
+    while (i < text.length) {
+      const c = text.charCodeAt(i);
+      if (c === 34) {
+        i++;
+        return;
+      }
+      if (c < 0x20) fail();
+      if (c === 92) {
+        const esc = text[i + 1];
+        if (esc === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) fail();
+          i += 6;
+        } else if (esc !== undefined && '"\\/bfnrt'.includes(esc)) i += 2;
+        else fail();
+      } else i++;
+    }
+    fail();
+  };
+  const value = (depth: number): void => {
+    if (depth > 5000) fail();
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        string();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value(depth + 1);
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === '}') {
+          i++;
+          return;
+        } else fail();
+      }
+    } else if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value(depth + 1);
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === ']') {
+          i++;
+          return;
+        } else fail();
+      }
+    } else if (c === '"') string();
+    else if (c === 't') literal('true');
+    else if (c === 'f') literal('false');
+    else if (c === 'n') literal('null');
+    else {
+      const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+      if (!m || m[0].length === 0) fail();
+      i += m![0].length;
+    }
+  };
+  try {
+    value(0);
+    ws();
+    return i < text.length ? i : undefined;
+  } catch (at) {
+    if (typeof at === 'number') return at;
+    throw at;
+  }
 }
 
 /** 1-based line and column of a character offset, for JSON syntax errors in whole files. */
@@ -124,18 +225,26 @@ function guessMapping(obj: Record<string, unknown>): FieldMapping {
 }
 
 /** Turn one parsed record into a document, or a problem naming the field. */
-export function toDocument(raw: unknown, mapping: FieldMapping | undefined, location: ErrorLocation): IngestItem {
+export function toDocument(
+  raw: unknown,
+  mapping: FieldMapping | undefined,
+  location: ErrorLocation,
+): IngestItem {
   const bad = (message: string, field?: string): IngestItem => ({
     ok: false,
-    error: new QuiverError('INVALID_DOCUMENT', message, { location: { ...location, ...(field ? { field } : {}) } }),
+    error: new QuiverError('INVALID_DOCUMENT', message, {
+      location: { ...location, ...(field ? { field } : {}) },
+    }),
   });
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return bad('record is not a JSON object');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    return bad('record is not a JSON object');
   const obj = raw as Record<string, unknown>;
   const m = mapping ?? guessMapping(obj);
   let id = readPath(obj, m.id);
   if (typeof id === 'number' && Number.isFinite(id)) id = String(id);
   if (id === undefined || id === null) return bad(`missing id (field "${m.id}")`, m.id);
-  if (typeof id !== 'string' || id.length === 0) return bad(`id must be a non-empty string (field "${m.id}")`, m.id);
+  if (typeof id !== 'string' || id.length === 0)
+    return bad(`id must be a non-empty string (field "${m.id}")`, m.id);
   const text = readPath(obj, m.text);
   if (text === undefined || text === null) return bad(`missing text (field "${m.text}")`, m.text);
   if (typeof text !== 'string') return bad(`text must be a string (field "${m.text}")`, m.text);
@@ -163,7 +272,8 @@ export function toDocument(raw: unknown, mapping: FieldMapping | undefined, loca
       const v = readPath(obj, p);
       if (v === undefined) continue;
       if (p === 'metadata') {
-        if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad('metadata must be a JSON object', p);
+        if (typeof v !== 'object' || v === null || Array.isArray(v))
+          return bad('metadata must be a JSON object', p);
         metadata = { ...(metadata ?? {}), ...(v as Metadata) };
       } else {
         (metadata ??= {})[p] = v as JsonValue;
@@ -177,7 +287,8 @@ export function toDocument(raw: unknown, mapping: FieldMapping | undefined, loca
     validateDocument(doc, 0);
   } catch (e) {
     const err = e as QuiverError;
-    const field = err.location.field === 'id' ? m.id : err.location.field === 'text' ? m.text : err.location.field;
+    const field =
+      err.location.field === 'id' ? m.id : err.location.field === 'text' ? m.text : err.location.field;
     return bad(err.message, field);
   }
   return { ok: true, doc, location };
@@ -193,7 +304,9 @@ async function* jsonlItems(
     let text: string;
     try {
       // A UTF-8 byte order mark on line 1 is not part of the JSON.
-      text = utf8.decode(line === 1 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes);
+      text = utf8.decode(
+        line === 1 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes,
+      );
     } catch {
       yield {
         ok: false,
@@ -234,7 +347,12 @@ async function* jsonArrayItems(path: string, mapping: FieldMapping | undefined):
   } catch {
     const at = firstBadUtf8Byte(bytes);
     const { line } = lineAt(bytes.subarray(0, at).toString('latin1'), at);
-    yield { ok: false, error: new QuiverError('INVALID_UTF8', `file is not valid UTF-8 (byte ${at})`, { location: { file: path, line } }) };
+    yield {
+      ok: false,
+      error: new QuiverError('INVALID_UTF8', `file is not valid UTF-8 (byte ${at})`, {
+        location: { file: path, line },
+      }),
+    };
     return;
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -244,8 +362,10 @@ async function* jsonArrayItems(path: string, mapping: FieldMapping | undefined):
     parsed = JSON.parse(text);
   } catch (e) {
     const message = (e as Error).message;
+    // Node 20's messages often lack the position; find it ourselves (only on this error path).
     const pos = /position (\d+)/.exec(message);
-    const line = pos ? lineAt(text, Number(pos[1])).line : undefined;
+    const offset = pos ? Number(pos[1]) : jsonErrorOffset(text);
+    const line = offset !== undefined ? lineAt(text, offset).line : undefined;
     yield {
       ok: false,
       error: new QuiverError('INVALID_JSON', `invalid JSON: ${message}`, {
@@ -277,7 +397,8 @@ export function htmlToDoc(html: string): { title?: string; text: string } {
   const root = parseHtml(html);
   root.querySelectorAll('script, style, noscript, template, svg').forEach((n) => n.remove());
   const clean = (t: string | undefined) => t?.replace(/\s+/g, ' ').trim() || undefined;
-  const title = clean(root.querySelector('title')?.text) ?? clean(root.querySelector('h1, h2, h3, h4, h5, h6')?.text);
+  const title =
+    clean(root.querySelector('title')?.text) ?? clean(root.querySelector('h1, h2, h3, h4, h5, h6')?.text);
   const body = root.querySelector('body') ?? root;
   body.querySelectorAll('title, head').forEach((n) => n.remove());
   // structuredText puts block elements on their own lines and decodes entities.
@@ -320,8 +441,14 @@ async function* folderItems(dir: string): AsyncIterable<IngestItem> {
     const rel = relative(root, path).split(sep).join('/');
     const location = { file: path };
     if (IMAGE_EXTENSIONS.has(ext)) {
-      const words = basename(path, ext).replace(/[-_.]+/g, ' ').trim();
-      yield { ok: true, doc: { id: rel, title: words, text: words, metadata: { path: rel, image: path } }, location };
+      const words = basename(path, extname(path))
+        .replace(/[-_.]+/g, ' ')
+        .trim();
+      yield {
+        ok: true,
+        doc: { id: rel, title: words, text: words, metadata: { path: rel, image: path } },
+        location,
+      };
       continue;
     }
     if (!TEXT_EXTENSIONS.has(ext)) continue;
@@ -354,13 +481,18 @@ export async function* openSource(spec: SourceSpec): AsyncIterable<IngestItem> {
     yield* jsonlItems(spec.input ?? process.stdin, '<stdin>', spec.mapping);
     return;
   }
-  if (!spec.path) throw new QuiverError('INVALID_ARGUMENT', 'a source needs a path or stdin', { location: { field: 'path' } });
+  if (!spec.path)
+    throw new QuiverError('INVALID_ARGUMENT', 'a source needs a path or stdin', {
+      location: { field: 'path' },
+    });
   const path = resolve(spec.path);
   let info;
   try {
     info = await stat(path);
   } catch {
-    throw new QuiverError('FILE_NOT_FOUND', `no such file or folder: ${spec.path}`, { location: { file: spec.path } });
+    throw new QuiverError('FILE_NOT_FOUND', `no such file or folder: ${spec.path}`, {
+      location: { file: spec.path },
+    });
   }
   let format = spec.format ?? 'auto';
   if (format === 'auto') {
@@ -370,7 +502,10 @@ export async function* openSource(spec: SourceSpec): AsyncIterable<IngestItem> {
     else format = 'jsonl';
   }
   if (format === 'folder') {
-    if (!info.isDirectory()) throw new QuiverError('INVALID_ARGUMENT', `${spec.path} is not a folder`, { location: { file: spec.path } });
+    if (!info.isDirectory())
+      throw new QuiverError('INVALID_ARGUMENT', `${spec.path} is not a folder`, {
+        location: { file: spec.path },
+      });
     yield* folderItems(path);
   } else if (format === 'json') {
     yield* jsonArrayItems(path, spec.mapping);
