@@ -18,10 +18,11 @@ export interface ProgressOptions {
   label: string;
   total?: number;
   unit?: string;
-  stream?: NodeJS.WriteStream;
+  /** Where to draw (default process.stderr, so stdout stays clean for --json output). */
+  stream?: NodeJS.WritableStream & { isTTY?: boolean };
   /** Seconds between plain lines when not on a terminal. */
   interval?: number;
-  /** Force the plain (non-TTY) renderer. */
+  /** true: plain lines; false: the bar; default: the bar on a terminal (outside CI). */
   plain?: boolean;
 }
 
@@ -36,7 +37,8 @@ export function createProgress(opts: ProgressOptions): Progress {
   let total = opts.total;
   let count = 0;
   const started = Date.now();
-  const tty = !opts.plain && stream.isTTY === true && process.env.CI !== 'true';
+  // CI logs are not terminals even when they claim to be; `plain` overrides the guess either way.
+  const tty = opts.plain === undefined ? stream.isTTY === true && process.env.CI !== 'true' : !opts.plain;
 
   if (tty) {
     const bar = new cliProgress.SingleBar(
