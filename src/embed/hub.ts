@@ -24,7 +24,12 @@ export interface HubOptions {
 }
 
 export function hubEndpoint(opts: HubOptions = {}): string {
-  return (opts.endpoint ?? process.env.QUIVER_HF_ENDPOINT ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/$/, '');
+  return (
+    opts.endpoint ??
+    process.env.QUIVER_HF_ENDPOINT ??
+    process.env.HF_ENDPOINT ??
+    'https://huggingface.co'
+  ).replace(/\/$/, '');
 }
 
 export function modelCacheDir(repo: string, revision: string, opts: HubOptions = {}): string {
@@ -33,11 +38,15 @@ export function modelCacheDir(repo: string, revision: string, opts: HubOptions =
 }
 
 function offlineError(url: string, why: string, cause?: unknown): QuiverError {
-  return new QuiverError('MODEL_DOWNLOAD_FAILED', `could not download ${url}: ${why}`, { ...(cause ? { cause } : {}) });
+  return new QuiverError('MODEL_DOWNLOAD_FAILED', `could not download ${url}: ${why}`, {
+    ...(cause ? { cause } : {}),
+  });
 }
 
 async function sha256File(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 async function withLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
@@ -83,12 +92,17 @@ export async function downloadFile(repo: string, file: string, opts: HubOptions 
     if (have > 0) headers['range'] = `bytes=${have}-`;
     let res: Response;
     try {
-      res = await fetch(url, { headers, redirect: 'follow', signal: AbortSignal.timeout(opts.timeoutMs ?? 60_000) });
+      res = await fetch(url, {
+        headers,
+        redirect: 'follow',
+        signal: AbortSignal.timeout(opts.timeoutMs ?? 60_000),
+      });
     } catch (e) {
       throw offlineError(url, `${(e as Error).message} (offline?)`, e);
     }
     if (res.status === 404) throw offlineError(url, 'not found (404) — check the model name and revision');
-    if (res.status === 401 || res.status === 403) throw offlineError(url, `access denied (${res.status}) — set HF_TOKEN for gated models`);
+    if (res.status === 401 || res.status === 403)
+      throw offlineError(url, `access denied (${res.status}) — set HF_TOKEN for gated models`);
     if (!res.ok || !res.body) throw offlineError(url, `HTTP ${res.status}`);
     const expectedSha = [res.headers.get('x-linked-etag'), res.headers.get('etag')]
       .map((h) => h?.replace(/^W\//, '').replace(/"/g, ''))
@@ -101,7 +115,11 @@ export async function downloadFile(repo: string, file: string, opts: HubOptions 
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) await fh.write(chunk);
       await fh.sync();
     } catch (e) {
-      throw offlineError(url, `connection lost after ${(await stat(part)).size} bytes; run again to resume`, e);
+      throw offlineError(
+        url,
+        `connection lost after ${(await stat(part)).size} bytes; run again to resume`,
+        e,
+      );
     } finally {
       await fh.close();
     }
@@ -113,7 +131,10 @@ export async function downloadFile(repo: string, file: string, opts: HubOptions 
       const actual = await sha256File(part);
       if (actual !== expectedSha) {
         await rm(part, { force: true });
-        throw offlineError(url, `sha256 mismatch (expected ${expectedSha}, got ${actual}); the partial file was removed`);
+        throw offlineError(
+          url,
+          `sha256 mismatch (expected ${expectedSha}, got ${actual}); the partial file was removed`,
+        );
       }
     }
     await rename(part, dest);

@@ -70,7 +70,9 @@ export async function createEmbedder(model: string, opts: CreateEmbedderOptions 
           ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
         });
   } else if (!existsSync(dir)) {
-    throw new QuiverError('FILE_NOT_FOUND', `model folder ${dir} does not exist`, { location: { field: 'modelDir', file: dir } });
+    throw new QuiverError('FILE_NOT_FOUND', `model folder ${dir} does not exist`, {
+      location: { field: 'modelDir', file: dir },
+    });
   }
   return OnnxEmbedder.load(spec, dir, {
     variant,

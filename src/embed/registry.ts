@@ -8,6 +8,8 @@ import type { EmbedOptions } from './embedder.js';
 
 export type Pooling = 'mean' | 'cls' | 'last';
 export type Provider = 'onnx' | 'remote' | 'static' | 'clip';
+const POOLINGS: readonly Pooling[] = ['mean', 'cls', 'last'];
+const PROVIDERS: readonly Provider[] = ['onnx', 'remote', 'static', 'clip'];
 
 export interface ModelSpec {
   name: string;
@@ -51,6 +53,8 @@ export const TASK_INSTRUCTIONS: Record<string, string> = {
   quora: 'Given a question, retrieve questions that are semantically equivalent to the given question',
   miracl: 'Given a question, retrieve Wikipedia passages that answer the question',
   sts: 'Retrieve semantically similar text.',
+  stsbenchmark: 'Retrieve semantically similar text.',
+  'sick-r': 'Retrieve semantically similar text.',
   'web-search': 'Given a web search query, retrieve relevant passages that answer the query',
 };
 
@@ -70,7 +74,11 @@ function e5(name: string, dims: number, multilingual = false): ModelSpec {
     pooling: 'mean',
     normalize: true,
     prefixes: E5_PREFIXES,
-    hub: { repo: name, revision: 'main', files: { fp32: 'onnx/model.onnx', int8: 'onnx/model_quantized.onnx' } },
+    hub: {
+      repo: name,
+      revision: 'main',
+      files: { fp32: 'onnx/model.onnx', int8: 'onnx/model_quantized.onnx' },
+    },
     modalities: ['text'],
   };
 }
@@ -86,8 +94,16 @@ function bge(size: 'small' | 'base' | 'large', dims: number): ModelSpec {
     maxTokens: 512,
     pooling: 'cls',
     normalize: true,
-    prefixes: { query: 'Represent this sentence for searching relevant passages: ', document: '', symmetric: '' },
-    hub: { repo: name, revision: 'main', files: { fp32: 'onnx/model.onnx', int8: 'onnx/model_quantized.onnx' } },
+    prefixes: {
+      query: 'Represent this sentence for searching relevant passages: ',
+      document: '',
+      symmetric: '',
+    },
+    hub: {
+      repo: name,
+      revision: 'main',
+      files: { fp32: 'onnx/model.onnx', int8: 'onnx/model_quantized.onnx' },
+    },
     modalities: ['text'],
   };
 }
@@ -148,7 +164,8 @@ const BUILT_IN: ModelSpec[] = [
     normalize: true,
     prompts: {
       text: '<|start_header_id|>user<|end_header_id|>\n\n{text}\nSummary above sentence in one word: <|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n \n',
-      image: '<|start_header_id|>user<|end_header_id|>\n\n<image>\nSummary above image in one word: <|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n \n',
+      image:
+        '<|start_header_id|>user<|end_header_id|>\n\n<image>\nSummary above image in one word: <|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n \n',
     },
     modalities: ['text', 'image'],
   },
@@ -171,20 +188,18 @@ const BUILT_IN: ModelSpec[] = [
     },
     modalities: ['text'],
   },
-  ...(['small', 'base'] as const).map(
-    (size): ModelSpec => ({
-      name: `thenlper/gte-${size}`,
-      aliases: [`gte-${size}`],
-      family: 'gte',
-      provider: 'onnx',
-      dims: size === 'small' ? 384 : 768,
-      maxTokens: 512,
-      pooling: 'mean',
-      normalize: true,
-      hub: { repo: `thenlper/gte-${size}`, revision: 'main', files: { fp32: 'onnx/model.onnx' } },
-      modalities: ['text'],
-    }),
-  ),
+  ...(['small', 'base'] as const).map((size): ModelSpec => ({
+    name: `thenlper/gte-${size}`,
+    aliases: [`gte-${size}`],
+    family: 'gte',
+    provider: 'onnx',
+    dims: size === 'small' ? 384 : 768,
+    maxTokens: 512,
+    pooling: 'mean',
+    normalize: true,
+    hub: { repo: `thenlper/gte-${size}`, revision: 'main', files: { fp32: 'onnx/model.onnx' } },
+    modalities: ['text'],
+  })),
   {
     name: 'static:glove-100',
     aliases: ['glove-100'],
@@ -218,20 +233,57 @@ function add(spec: ModelSpec): void {
 }
 BUILT_IN.forEach(add);
 
-/** Register a user model (pooling, prefixes, instruction, normalisation, max length). */
-export function registerModel(spec: ModelSpec): void {
+/**
+ * Register a user model (pooling, prefixes, instruction, normalisation, max length). A spec with
+ * the name of an existing model replaces it; an alias that already names another model is refused.
+ * Every problem is an INVALID_CONFIG naming the field.
+ */
+export function registerModel(spec: ModelSpec): ModelSpec {
   const bad = (field: string, message: string): never => {
-    throw new QuiverError('INVALID_CONFIG', message, { location: { field: `model.${field}` } });
+    throw new QuiverError('INVALID_CONFIG', `model spec ${JSON.stringify(spec?.name ?? '?')}: ${message}`, {
+      location: { field: `model.${field}` },
+    });
   };
-  if (typeof spec.name !== 'string' || !spec.name) bad('name', 'a model spec needs a name');
-  if (!['onnx', 'remote', 'static', 'clip'].includes(spec.provider)) bad('provider', 'provider must be onnx, remote, static or clip');
-  if (!Number.isInteger(spec.dims) || spec.dims < 0) bad('dims', 'dims must be a positive integer');
-  if (!Number.isInteger(spec.maxTokens) || spec.maxTokens < 1) bad('maxTokens', 'maxTokens must be a positive integer');
-  if (!['mean', 'cls', 'last'].includes(spec.pooling)) bad('pooling', 'pooling must be mean, cls or last');
-  if (spec.instructionTemplate && !spec.instructionTemplate.includes('{text}')) {
-    bad('instructionTemplate', 'the instruction template must contain {text}');
+  if (!spec || typeof spec !== 'object') bad('', 'a model spec must be an object');
+  if (typeof spec.name !== 'string' || !spec.name.trim()) bad('name', 'a model spec needs a non-empty name');
+  if (typeof spec.family !== 'string' || !spec.family) bad('family', 'family must be a non-empty string');
+  if (!PROVIDERS.includes(spec.provider)) bad('provider', `provider must be one of ${PROVIDERS.join(', ')}`);
+  const minDims = spec.provider === 'static' ? 0 : 1;
+  if (!Number.isInteger(spec.dims) || spec.dims < minDims) bad('dims', 'dims must be a positive integer');
+  if (!Number.isInteger(spec.maxTokens) || spec.maxTokens < 2)
+    bad('maxTokens', 'maxTokens must be an integer >= 2');
+  if (!POOLINGS.includes(spec.pooling)) bad('pooling', `pooling must be one of ${POOLINGS.join(', ')}`);
+  if (typeof spec.normalize !== 'boolean') bad('normalize', 'normalize must be true or false');
+  for (const role of ['query', 'document', 'symmetric'] as const) {
+    const p = spec.prefixes?.[role];
+    if (p !== undefined && typeof p !== 'string') bad(`prefixes.${role}`, 'prefixes must be strings');
   }
-  add({ modalities: ['text'], ...spec });
+  if (spec.instructionTemplate !== undefined) {
+    if (typeof spec.instructionTemplate !== 'string' || !spec.instructionTemplate.includes('{text}')) {
+      bad('instructionTemplate', 'the instruction template must be a string containing {text}');
+    }
+    if (spec.prefixes) bad('prefixes', 'give either prefixes or an instructionTemplate, not both');
+  }
+  if (spec.prompts?.text !== undefined && !spec.prompts.text.includes('{text}')) {
+    bad('prompts.text', 'the text prompt must contain {text}');
+  }
+  for (const d of spec.matryoshka ?? []) {
+    if (!Number.isInteger(d) || d < 1 || d > spec.dims)
+      bad('matryoshka', `matryoshka dims must be integers in 1..${spec.dims}`);
+  }
+  if (
+    spec.hub !== undefined &&
+    (typeof spec.hub.repo !== 'string' || !/^[\w.-]+\/[\w.-]+$/.test(spec.hub.repo))
+  ) {
+    bad('hub.repo', 'hub.repo must look like "owner/name"');
+  }
+  for (const a of spec.aliases ?? []) {
+    const owner = aliases.get(a.toLowerCase());
+    if (owner && owner !== spec.name) bad('aliases', `alias "${a}" already names ${owner}`);
+  }
+  const full: ModelSpec = { ...spec, modalities: spec.modalities ?? ['text'] };
+  add(full);
+  return full;
 }
 
 export function listModels(): ModelSpec[] {
@@ -257,32 +309,51 @@ export function getModelSpec(name: string): ModelSpec {
   const spec = canonical ? registry.get(canonical) : undefined;
   if (spec) return spec;
   const close = [...registry.keys()]
-    .map((n) => ({ n, d: Math.min(distance(name.toLowerCase(), n.toLowerCase()), distance(name.toLowerCase(), n.split('/').pop()!.toLowerCase())) }))
+    .map((n) => ({
+      n,
+      d: Math.min(
+        distance(name.toLowerCase(), n.toLowerCase()),
+        distance(name.toLowerCase(), n.split('/').pop()!.toLowerCase()),
+      ),
+    }))
     .sort((a, b) => a.d - b.d)
     .slice(0, 3)
     .map((x) => x.n);
-  throw new QuiverError('MODEL_NOT_FOUND', `no model "${name}" in the registry; did you mean ${close.join(', ')}?`, {
-    location: { field: 'model' },
-  });
+  throw new QuiverError(
+    'MODEL_NOT_FOUND',
+    `no model "${name}" in the registry; did you mean ${close.join(', ')}?`,
+    {
+      location: { field: 'model' },
+    },
+  );
 }
 
 /** The exact string a model sees for a text in a role. */
 export function formatInput(spec: ModelSpec, text: string, opts: EmbedOptions): string {
-  if (spec.prompts?.text) return spec.prompts.text.replace('{text}', text);
+  if (spec.prompts?.text) return spec.prompts.text.replace('{text}', () => text);
   if (spec.instructionTemplate) {
     const instruct =
       opts.role === 'query' ||
       (opts.role === 'document' && spec.instructDocuments) ||
       (opts.role === 'symmetric' && spec.instructSymmetric);
     if (!instruct) return text;
-    const task = opts.task ?? (opts.role === 'symmetric' ? TASK_INSTRUCTIONS['sts']! : spec.defaultTask ?? WEB_SEARCH);
-    return spec.instructionTemplate.replace('{task}', task).replace('{text}', text);
+    const task = opts.task
+      ? taskInstruction(opts.task)
+      : opts.role === 'symmetric'
+        ? TASK_INSTRUCTIONS['sts']!
+        : (spec.defaultTask ?? WEB_SEARCH);
+    // Replace with functions so "$&"-style patterns in user text are taken literally.
+    return spec.instructionTemplate.replace('{task}', () => task).replace('{text}', () => text);
   }
   const prefix = spec.prefixes?.[opts.role] ?? '';
   return prefix + text;
 }
 
-/** Resolve a dataset name (e.g. "scifact") to its MTEB instruction, or pass an instruction through. */
+/**
+ * Resolve a dataset name (e.g. "scifact", "SciFact", "TRECCOVID", "QuoraRetrieval") to its MTEB
+ * instruction, or pass a free-text instruction through unchanged.
+ */
 export function taskInstruction(taskOrDataset: string): string {
-  return TASK_INSTRUCTIONS[taskOrDataset.toLowerCase()] ?? taskOrDataset;
+  const key = taskOrDataset.toLowerCase();
+  return TASK_INSTRUCTIONS[key] ?? TASK_INSTRUCTIONS[key.replace(/retrieval$/, '')] ?? taskOrDataset;
 }

@@ -10,7 +10,7 @@
  *   a result, which keeps batched and one-at-a-time outputs equal (transformers.js #918).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
@@ -18,11 +18,12 @@ import { QuiverError } from '../../errors.js';
 import type { EmbedExplain, EmbedOptions, EmbedStats, Embedder } from '../embedder.js';
 import type { ModelSpec } from '../registry.js';
 import { formatInput } from '../registry.js';
+import { checkDimensions, finishVector } from '../vector-math.js';
 
 export interface OnnxOptions {
   variant?: 'fp32' | 'int8';
   threads?: number;
-  /** Texts per forward pass. */
+  /** Texts per forward pass (default 32; 1 for int8, whose dynamic quantisation is batch-dependent). */
   batchSize?: number;
   /** Override the model file inside the folder. */
   modelFile?: string;
@@ -31,6 +32,36 @@ export interface OnnxOptions {
 interface Encoded {
   ids: number[];
   truncated: boolean;
+}
+
+/**
+ * Everything that changes the vectors: the spec's conventions and the weights. The weights are
+ * identified by their size and first MiB (hashing a multi-GB file on every open would be slow).
+ */
+export function embedderFingerprint(spec: ModelSpec, modelPath: string): string {
+  const fd = openSync(modelPath, 'r');
+  try {
+    const head = Buffer.alloc(Math.min(1 << 20, fstatSync(fd).size));
+    readSync(fd, head, 0, head.length, 0);
+    const conventions = {
+      name: spec.name,
+      pooling: spec.pooling,
+      normalize: spec.normalize,
+      prefixes: spec.prefixes,
+      tpl: spec.instructionTemplate,
+      instructDocuments: spec.instructDocuments,
+      instructSymmetric: spec.instructSymmetric,
+      eos: spec.addEos,
+      maxTokens: spec.maxTokens,
+    };
+    return createHash('sha256')
+      .update(JSON.stringify(conventions))
+      .update(String(fstatSync(fd).size))
+      .update(head)
+      .digest('hex');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function readJson(path: string): unknown {
@@ -77,13 +108,7 @@ export class OnnxEmbedder implements Embedder {
     this.sepId = specials.sep;
     this.eosId = specials.eos;
     this.padId = specials.pad;
-    const weights = createHash('sha256');
-    const st = readFileSync(modelPath);
-    weights.update(st.subarray(0, 1 << 20)).update(String(st.length));
-    this.fingerprint = createHash('sha256')
-      .update(JSON.stringify({ name: spec.name, pooling: spec.pooling, normalize: spec.normalize, prefixes: spec.prefixes, tpl: spec.instructionTemplate, eos: spec.addEos }))
-      .update(weights.digest('hex'))
-      .digest('hex');
+    this.fingerprint = embedderFingerprint(spec, modelPath);
   }
 
   get modelId(): string {
@@ -104,25 +129,41 @@ export class OnnxEmbedder implements Embedder {
       readJson(tokPath) as ConstructorParameters<typeof Tokenizer>[0],
       (existsSync(cfgPath) ? readJson(cfgPath) : {}) as ConstructorParameters<typeof Tokenizer>[1],
     );
-    const modelPath = opts.modelFile ? join(dir, opts.modelFile) : findModelFile(dir, opts.variant ?? 'fp32', spec);
+    const modelPath = opts.modelFile
+      ? join(dir, opts.modelFile)
+      : findModelFile(dir, opts.variant ?? 'fp32', spec);
     const session = await ort.InferenceSession.create(modelPath, {
       intraOpNumThreads: opts.threads ?? 0,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
     });
-    const config = existsSync(join(dir, 'config.json')) ? (readJson(join(dir, 'config.json')) as { hidden_size?: number; pad_token_id?: number }) : {};
-    const vocab = (t: string) => {
-      const ids = tokenizer.encode(t, { add_special_tokens: false } as never).ids;
-      return ids.length === 1 ? ids[0] : undefined;
-    };
+    const config = existsSync(join(dir, 'config.json'))
+      ? (readJson(join(dir, 'config.json')) as { hidden_size?: number; pad_token_id?: number })
+      : {};
+    const id = (t: string): number | undefined => tokenizer.token_to_id(t);
+    const cls = id('[CLS]') ?? id('<s>');
+    const sep = id('[SEP]');
+    const eos = id('</s>');
     const specials = {
-      ...(vocab('[CLS]') !== undefined ? { cls: vocab('[CLS]')! } : vocab('<s>') !== undefined ? { cls: vocab('<s>')! } : {}),
-      ...(vocab('[SEP]') !== undefined ? { sep: vocab('[SEP]')! } : {}),
-      ...(vocab('</s>') !== undefined ? { eos: vocab('</s>')! } : {}),
-      pad: config.pad_token_id ?? vocab('[PAD]') ?? 0,
+      ...(cls !== undefined ? { cls } : {}),
+      ...(sep !== undefined ? { sep } : {}),
+      ...(eos !== undefined ? { eos } : {}),
+      pad: config.pad_token_id ?? id('[PAD]') ?? id('<pad>') ?? 0,
     };
-    const e = new OnnxEmbedder(spec, tokenizer, session, modelPath, opts.batchSize ?? 32, config.hidden_size ?? spec.dims, specials);
+    // Dynamically quantised (int8) exports pick one activation scale per tensor, i.e. over the
+    // whole padded batch, so a text's vector would depend on its batch-mates. Unless the caller
+    // asks for batching, int8 runs one text per pass so batched and single outputs stay equal.
+    const batchSize = opts.batchSize ?? (opts.variant === 'int8' ? 1 : 32);
+    const e = new OnnxEmbedder(
+      spec,
+      tokenizer,
+      session,
+      modelPath,
+      batchSize,
+      config.hidden_size ?? spec.dims,
+      specials,
+    );
     // The output width is the truth (a config.json may describe another size of the same family).
     const [probe] = await e.forward([e.encode('probe').ids]);
     e.dims = probe!.length;
@@ -136,7 +177,8 @@ export class OnnxEmbedder implements Embedder {
   /** Token ids with special tokens, truncated to maxTokens keeping the trailing special token. */
   encode(input: string): Encoded {
     let ids = this.tokenizer.encode(input).ids as number[];
-    if (this.spec.addEos && this.eosId !== undefined && ids[ids.length - 1] !== this.eosId) ids = [...ids, this.eosId];
+    if (this.spec.addEos && this.eosId !== undefined && ids[ids.length - 1] !== this.eosId)
+      ids = [...ids, this.eosId];
     const max = this.spec.maxTokens;
     if (ids.length <= max) return { ids, truncated: false };
     const last = ids[ids.length - 1]!;
@@ -152,6 +194,7 @@ export class OnnxEmbedder implements Embedder {
   }
 
   async embed(texts: string[], opts: EmbedOptions): Promise<Float32Array[]> {
+    checkDimensions(opts.dimensions, this.dims);
     const encoded = this.formatInputs(texts, opts).map((t) => this.encode(t));
     this.counters.texts += texts.length;
     for (const e of encoded) {
@@ -163,7 +206,7 @@ export class OnnxEmbedder implements Embedder {
     for (let start = 0; start < order.length; start += this.batchSize) {
       const idx = order.slice(start, start + this.batchSize);
       const vecs = await this.forward(idx.map((i) => encoded[i]!.ids));
-      idx.forEach((i, j) => (out[i] = this.finish(vecs[j]!, opts.dimensions)));
+      idx.forEach((i, j) => (out[i] = finishVector(vecs[j]!, this.spec.normalize, opts.dimensions)));
     }
     return out;
   }
@@ -184,9 +227,12 @@ export class OnnxEmbedder implements Embedder {
       input_ids: new ort.Tensor('int64', ids, [n, len]),
       attention_mask: new ort.Tensor('int64', mask, [n, len]),
     };
-    if (this.inputNames.has('token_type_ids')) feeds['token_type_ids'] = new ort.Tensor('int64', new BigInt64Array(n * len), [n, len]);
+    if (this.inputNames.has('token_type_ids'))
+      feeds['token_type_ids'] = new ort.Tensor('int64', new BigInt64Array(n * len), [n, len]);
     const result = await this.session.run(feeds);
-    const outName = this.session.outputNames.includes('last_hidden_state') ? 'last_hidden_state' : this.session.outputNames[0]!;
+    const outName = this.session.outputNames.includes('last_hidden_state')
+      ? 'last_hidden_state'
+      : this.session.outputNames[0]!;
     const hidden = result[outName]!;
     const data = hidden.data as Float32Array;
     const h = Number(hidden.dims[2]);
@@ -196,17 +242,6 @@ export class OnnxEmbedder implements Embedder {
       pooled.push(pool(data, i, len, h, real, this.spec.pooling));
     }
     return pooled;
-  }
-
-  private finish(v: Float32Array, dimensions?: number): Float32Array {
-    const out = dimensions && dimensions < v.length ? v.slice(0, dimensions) : v;
-    if (this.spec.normalize || (dimensions && dimensions < v.length)) {
-      let s = 0;
-      for (let i = 0; i < out.length; i++) s += out[i]! * out[i]!;
-      const n = Math.sqrt(s);
-      if (n > 0) for (let i = 0; i < out.length; i++) out[i]! /= n;
-    }
-    return out;
   }
 
   stats(): EmbedStats {
@@ -222,7 +257,14 @@ export class OnnxEmbedder implements Embedder {
  * Pool one sequence of a [batch, len, h] tensor. `real` is the number of non-padding tokens
  * (padding is always on the right), so the attention mask is implied.
  */
-export function pool(data: Float32Array, i: number, len: number, h: number, real: number, how: 'mean' | 'cls' | 'last'): Float32Array {
+export function pool(
+  data: Float32Array,
+  i: number,
+  len: number,
+  h: number,
+  real: number,
+  how: 'mean' | 'cls' | 'last',
+): Float32Array {
   const v = new Float32Array(h);
   const base = i * len * h;
   if (how === 'cls') {

@@ -46,7 +46,15 @@ export class RemoteEmbedder implements Embedder {
     this.modalities = spec.modalities ?? ['text'];
     this.url = `${opts.baseUrl.replace(/\/$/, '').replace(/\/v1$/, '')}/v1/embeddings`;
     this.fingerprint = createHash('sha256')
-      .update(JSON.stringify({ name: spec.name, remote: opts.model ?? spec.name, prefixes: spec.prefixes, tpl: spec.instructionTemplate, pooling: spec.pooling }))
+      .update(
+        JSON.stringify({
+          name: spec.name,
+          remote: opts.model ?? spec.name,
+          prefixes: spec.prefixes,
+          tpl: spec.instructionTemplate,
+          pooling: spec.pooling,
+        }),
+      )
       .digest('hex');
   }
 
@@ -70,13 +78,17 @@ export class RemoteEmbedder implements Embedder {
     const inputs = this.formatInputs(texts, opts);
     const size = this.opts.batchSize ?? 64;
     const batches: number[][] = [];
-    for (let i = 0; i < inputs.length; i += size) batches.push(Array.from({ length: Math.min(size, inputs.length - i) }, (_, j) => i + j));
+    for (let i = 0; i < inputs.length; i += size)
+      batches.push(Array.from({ length: Math.min(size, inputs.length - i) }, (_, j) => i + j));
     const out = new Array<Float32Array>(inputs.length);
     let next = 0;
     const worker = async () => {
       while (next < batches.length) {
         const b = batches[next++]!;
-        const vecs = await this.request(b.map((i) => inputs[i]!), opts.dimensions);
+        const vecs = await this.request(
+          b.map((i) => inputs[i]!),
+          opts.dimensions,
+        );
         b.forEach((i, j) => (out[i] = vecs[j]!));
       }
     };
@@ -87,7 +99,12 @@ export class RemoteEmbedder implements Embedder {
 
   private async request(input: string[], dimensions?: number): Promise<Float32Array[]> {
     const retries = this.opts.retries ?? 4;
-    const body = JSON.stringify({ model: this.opts.model ?? this.spec.name, input, encoding_format: 'float', ...(dimensions ? { dimensions } : {}) });
+    const body = JSON.stringify({
+      model: this.opts.model ?? this.spec.name,
+      input,
+      encoding_format: 'float',
+      ...(dimensions ? { dimensions } : {}),
+    });
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.opts.apiKey) headers['authorization'] = `Bearer ${this.opts.apiKey}`;
     let lastError: QuiverError | undefined;
@@ -99,22 +116,40 @@ export class RemoteEmbedder implements Embedder {
       }
       let res: Response;
       try {
-        res = await fetch(this.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000) });
+        res = await fetch(this.url, {
+          method: 'POST',
+          headers,
+          body,
+          signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
+        });
       } catch (e) {
         const timeout = (e as Error).name === 'TimeoutError';
-        lastError = new QuiverError(timeout ? 'TIMEOUT' : 'REMOTE_ERROR', `${this.url}: ${timeout ? 'timed out' : (e as Error).message}`, { cause: e });
+        lastError = new QuiverError(
+          timeout ? 'TIMEOUT' : 'REMOTE_ERROR',
+          `${this.url}: ${timeout ? 'timed out' : (e as Error).message}`,
+          { cause: e },
+        );
         continue;
       }
       if (res.status === 429 || res.status >= 500) {
         const ra = Number(res.headers.get('retry-after'));
-        lastError = new QuiverError('REMOTE_ERROR', `${this.url} answered ${res.status}: ${(await res.text()).slice(0, 200)}`, {
-          details: { status: res.status, ...(Number.isFinite(ra) && ra > 0 ? { retryAfterMs: Math.min(ra * 1000, 30_000) } : {}) },
-        });
+        lastError = new QuiverError(
+          'REMOTE_ERROR',
+          `${this.url} answered ${res.status}: ${(await res.text()).slice(0, 200)}`,
+          {
+            details: {
+              status: res.status,
+              ...(Number.isFinite(ra) && ra > 0 ? { retryAfterMs: Math.min(ra * 1000, 30_000) } : {}),
+            },
+          },
+        );
         continue;
       }
       const text = await res.text();
       if (!res.ok) {
-        throw new QuiverError('REMOTE_ERROR', `${this.url} answered ${res.status}: ${text.slice(0, 300)}`, { details: { status: res.status } });
+        throw new QuiverError('REMOTE_ERROR', `${this.url} answered ${res.status}: ${text.slice(0, 300)}`, {
+          details: { status: res.status },
+        });
       }
       let json: EmbeddingResponse;
       try {
@@ -129,7 +164,10 @@ export class RemoteEmbedder implements Embedder {
 
   private parse(json: EmbeddingResponse, n: number): Float32Array[] {
     if (!Array.isArray(json.data) || json.data.length !== n) {
-      throw new QuiverError('REMOTE_ERROR', `${this.url} returned ${json.data?.length ?? 'no'} embeddings for ${n} inputs`);
+      throw new QuiverError(
+        'REMOTE_ERROR',
+        `${this.url} returned ${json.data?.length ?? 'no'} embeddings for ${n} inputs`,
+      );
     }
     const out = new Array<Float32Array>(n);
     json.data.forEach((d, i) => {
@@ -150,7 +188,8 @@ export class RemoteEmbedder implements Embedder {
     });
     if (this.dims === 0) this.dims = out[0]!.length;
     for (const v of out) {
-      if (!v || v.length !== out[0]!.length) throw new QuiverError('REMOTE_ERROR', `${this.url}: embeddings of different sizes`);
+      if (!v || v.length !== out[0]!.length)
+        throw new QuiverError('REMOTE_ERROR', `${this.url}: embeddings of different sizes`);
     }
     this.counters.tokens += json.usage?.prompt_tokens ?? 0;
     return out;
