@@ -5,10 +5,9 @@
  *   everything else     local ONNX, from `modelDir` or downloaded from the hub into the cache
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { QuiverError } from '../errors.js';
 import type { Embedder } from './embedder.js';
-import { downloadModel, modelCacheDir } from './hub.js';
+import { downloadModel } from './hub.js';
 import { OnnxEmbedder } from './onnx/onnx-embedder.js';
 import { getModelSpec } from './registry.js';
 import { RemoteEmbedder } from './remote/remote-embedder.js';
@@ -61,14 +60,15 @@ export async function createEmbedder(model: string, opts: CreateEmbedderOptions 
       });
     }
     const revision = spec.hub.revision ?? 'main';
-    const cached = modelCacheDir(spec.hub.repo, revision, opts.cacheDir ? { cacheDir: opts.cacheDir } : {});
-    const file = spec.hub.files?.[variant] ?? 'onnx/model.onnx';
-    dir = existsSync(join(cached, '.complete'))
-      ? cached
-      : await downloadModel(spec.hub.repo, ['tokenizer.json', 'tokenizer_config.json', 'config.json', file], {
-          revision,
-          ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
-        });
+    const file =
+      spec.hub.files?.[variant] ?? (variant === 'int8' ? 'onnx/model_quantized.onnx' : 'onnx/model.onnx');
+    // Cached files are not fetched again, so this is offline once a model is in the cache.
+    dir = await downloadModel(
+      spec.hub.repo,
+      ['tokenizer.json', 'config.json', file],
+      { revision, ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}) },
+      ['tokenizer_config.json'],
+    );
   } else if (!existsSync(dir)) {
     throw new QuiverError('FILE_NOT_FOUND', `model folder ${dir} does not exist`, {
       location: { field: 'modelDir', file: dir },
