@@ -35,8 +35,20 @@ class SetDigest {
   }
 }
 
+/** JSON with object keys sorted, so backends that reorder keys (jsonb) digest the same. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
 function docDigestParts(d: StoredDocument): string[] {
-  return [d.id, d.title ?? '\u0001', d.text, d.metadata ? JSON.stringify(d.metadata) : '\u0001'];
+  return [d.id, d.title ?? '\u0001', d.text, d.metadata ? canonical(d.metadata) : '\u0001'];
 }
 
 /** Digest of a whole collection: documents, and vectors keyed by (doc id, chunk) so keys may differ. */

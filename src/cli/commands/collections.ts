@@ -136,7 +136,7 @@ export function registerCollectionCommands(program: Command): void {
             {
               batchSize: o.batchSize,
               onError: o.onError,
-              onProgress: (n: number) => progress.tick(base + n - added),
+              onProgress: (n: number) => progress.update(base + n),
             },
           ).catch((e: unknown) => {
             progress.done();
