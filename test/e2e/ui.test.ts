@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * The web UI in a real browser (Debian's Chromium driven by playwright-core): search SciFact,
  * toggle modes, apply a facet filter, open explain, and check the evaluation chart. Screenshots
