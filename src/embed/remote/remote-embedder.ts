@@ -10,6 +10,7 @@ import { QuiverError } from '../../errors.js';
 import type { EmbedExplain, EmbedOptions, EmbedStats, Embedder } from '../embedder.js';
 import type { ModelSpec } from '../registry.js';
 import { formatInput } from '../registry.js';
+import { checkDimensions, finishVector, l2normalize } from '../vector-math.js';
 
 export interface RemoteOptions {
   baseUrl: string;
@@ -30,6 +31,14 @@ interface EmbeddingResponse {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Retry-After is either delay-seconds or an HTTP date; capped so a server cannot stall us. */
+export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - now;
+  return Number.isFinite(ms) ? Math.min(Math.max(0, ms), 30_000) : undefined;
+}
 
 export class RemoteEmbedder implements Embedder {
   readonly modalities: readonly ('text' | 'image')[];
@@ -52,7 +61,11 @@ export class RemoteEmbedder implements Embedder {
           remote: opts.model ?? spec.name,
           prefixes: spec.prefixes,
           tpl: spec.instructionTemplate,
+          instructDocuments: spec.instructDocuments,
+          instructSymmetric: spec.instructSymmetric,
+          prompts: spec.prompts,
           pooling: spec.pooling,
+          normalize: opts.normalize ?? spec.normalize,
         }),
       )
       .digest('hex');
@@ -75,6 +88,7 @@ export class RemoteEmbedder implements Embedder {
   }
 
   async embed(texts: string[], opts: EmbedOptions): Promise<Float32Array[]> {
+    checkDimensions(opts.dimensions, this.dims);
     const inputs = this.formatInputs(texts, opts);
     const size = this.opts.batchSize ?? 64;
     const batches: number[][] = [];
@@ -85,11 +99,8 @@ export class RemoteEmbedder implements Embedder {
     const worker = async () => {
       while (next < batches.length) {
         const b = batches[next++]!;
-        const vecs = await this.request(
-          b.map((i) => inputs[i]!),
-          opts.dimensions,
-        );
-        b.forEach((i, j) => (out[i] = vecs[j]!));
+        const vecs = await this.request(b.map((i) => inputs[i]!));
+        b.forEach((i, j) => (out[i] = finishVector(vecs[j]!, false, opts.dimensions)));
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.opts.concurrency ?? 4, batches.length) }, worker));
@@ -97,13 +108,16 @@ export class RemoteEmbedder implements Embedder {
     return out;
   }
 
-  private async request(input: string[], dimensions?: number): Promise<Float32Array[]> {
+  /**
+   * One batch, with retries. Matryoshka truncation is done client-side (not the `dimensions`
+   * request field), because most OpenAI-compatible servers reject or ignore that field.
+   */
+  private async request(input: string[]): Promise<Float32Array[]> {
     const retries = this.opts.retries ?? 4;
     const body = JSON.stringify({
       model: this.opts.model ?? this.spec.name,
       input,
       encoding_format: 'float',
-      ...(dimensions ? { dimensions } : {}),
     });
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.opts.apiKey) headers['authorization'] = `Bearer ${this.opts.apiKey}`;
@@ -132,17 +146,11 @@ export class RemoteEmbedder implements Embedder {
         continue;
       }
       if (res.status === 429 || res.status >= 500) {
-        const ra = Number(res.headers.get('retry-after'));
-        lastError = new QuiverError(
-          'REMOTE_ERROR',
-          `${this.url} answered ${res.status}: ${(await res.text()).slice(0, 200)}`,
-          {
-            details: {
-              status: res.status,
-              ...(Number.isFinite(ra) && ra > 0 ? { retryAfterMs: Math.min(ra * 1000, 30_000) } : {}),
-            },
-          },
-        );
+        const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+        const excerpt = (await res.text().catch(() => '')).slice(0, 200);
+        lastError = new QuiverError('REMOTE_ERROR', `${this.url} answered ${res.status}: ${excerpt}`, {
+          details: { status: res.status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) },
+        });
         continue;
       }
       const text = await res.text();
@@ -162,37 +170,37 @@ export class RemoteEmbedder implements Embedder {
     throw lastError ?? new QuiverError('REMOTE_ERROR', `${this.url} failed`);
   }
 
+  /** Check the response's shape: one finite vector per input, indices a permutation, agreed dims. */
   private parse(json: EmbeddingResponse, n: number): Float32Array[] {
-    if (!Array.isArray(json.data) || json.data.length !== n) {
-      throw new QuiverError(
-        'REMOTE_ERROR',
-        `${this.url} returned ${json.data?.length ?? 'no'} embeddings for ${n} inputs`,
-      );
-    }
-    const out = new Array<Float32Array>(n);
+    const bad = (why: string) => new QuiverError('REMOTE_ERROR', `${this.url}: ${why}`);
+    if (!json || !Array.isArray(json.data)) throw bad('the response has no "data" array');
+    if (json.data.length !== n) throw bad(`returned ${json.data.length} embeddings for ${n} inputs`);
+    const out = new Array<Float32Array | undefined>(n);
     json.data.forEach((d, i) => {
-      const idx = typeof d.index === 'number' ? d.index : i;
+      const idx = typeof d?.index === 'number' ? d.index : i;
+      if (!Number.isInteger(idx) || idx < 0 || idx >= n || out[idx])
+        throw bad(`bad or repeated index ${idx}`);
       let v: Float32Array;
       if (typeof d.embedding === 'string') {
         const b = Buffer.from(d.embedding, 'base64');
         v = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
       } else if (Array.isArray(d.embedding)) v = Float32Array.from(d.embedding);
-      else throw new QuiverError('REMOTE_ERROR', `${this.url}: embedding ${i} is missing`);
-      if (this.opts.normalize ?? this.spec.normalize) {
-        let s = 0;
-        for (const x of v) s += x * x;
-        const nrm = Math.sqrt(s);
-        if (nrm > 0) for (let j = 0; j < v.length; j++) v[j]! /= nrm;
-      }
-      out[idx] = v;
+      else throw bad(`embedding ${i} is missing`);
+      for (const x of v) if (!Number.isFinite(x)) throw bad(`embedding ${i} has a non-finite value`);
+      out[idx] = (this.opts.normalize ?? this.spec.normalize) ? l2normalize(v) : v;
     });
-    if (this.dims === 0) this.dims = out[0]!.length;
-    for (const v of out) {
-      if (!v || v.length !== out[0]!.length)
-        throw new QuiverError('REMOTE_ERROR', `${this.url}: embeddings of different sizes`);
+    const vecs = out as Float32Array[];
+    if (this.dims === 0) this.dims = vecs[0]!.length;
+    for (const v of vecs) {
+      if (v.length !== this.dims) {
+        throw new QuiverError(
+          'DIMENSION_MISMATCH',
+          `${this.url} returned ${v.length}-dimensional vectors; ${this.spec.name} has ${this.dims} (is the server running another model?)`,
+        );
+      }
     }
     this.counters.tokens += json.usage?.prompt_tokens ?? 0;
-    return out;
+    return vecs;
   }
 
   stats(): EmbedStats {
