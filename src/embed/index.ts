@@ -16,6 +16,8 @@ import type { RemoteOptions } from './remote/remote-embedder.js';
 export * from './registry.js';
 export type { Embedder, EmbedOptions, EmbedRole, EmbedExplain, FittableEmbedder } from './embedder.js';
 export { isFittable } from './embedder.js';
+export { withCache } from './cache.js';
+export type { CachedEmbedder, CacheStats } from './cache.js';
 
 export interface CreateEmbedderOptions {
   modelDir?: string;
