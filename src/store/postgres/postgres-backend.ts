@@ -47,6 +47,33 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
         collection text NOT NULL, key bigint NOT NULL, len int NOT NULL, norm_len int NOT NULL, PRIMARY KEY (collection, key));
     `,
   },
+  {
+    // Range filters compare what the in-memory evaluator compares: numbers, and ISO dates as epoch
+    // milliseconds (date-only and offset-less times read as UTC). Anything Postgres cannot parse is
+    // NULL here (compared as a plain string by the caller) instead of an error failing the query.
+    version: 2,
+    sql: `
+      CREATE OR REPLACE FUNCTION quiver_comparable(e jsonb) RETURNS numeric
+      LANGUAGE plpgsql STABLE PARALLEL SAFE AS $fn$
+      DECLARE s text;
+      BEGIN
+        IF e IS NULL THEN RETURN NULL; END IF;
+        IF jsonb_typeof(e) = 'number' THEN RETURN (e #>> '{}')::numeric; END IF;
+        IF jsonb_typeof(e) <> 'string' THEN RETURN NULL; END IF;
+        s := e #>> '{}';
+        IF s !~ '^\\d{4}-\\d{2}-\\d{2}' THEN RETURN NULL; END IF;
+        BEGIN
+          IF s ~ '[T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?\\s*([Zz]|[+-]\\d{2}(:?\\d{2})?)$' THEN
+            RETURN floor(extract(epoch FROM s::timestamptz) * 1000);
+          END IF;
+          RETURN floor(extract(epoch FROM (s::timestamp AT TIME ZONE 'UTC')) * 1000);
+        EXCEPTION WHEN others THEN
+          RETURN NULL;
+        END;
+      END
+      $fn$;
+    `,
+  },
 ];
 
 const RETRYABLE = new Set(['40001', '40P01', '57P01', '08006', '08003', '08000', '53300']);

@@ -19,12 +19,35 @@ export class Params {
   }
 }
 
-const isDate = (v: unknown): v is string => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}/.test(v) && !Number.isNaN(Date.parse(v));
+/**
+ * What the in-memory evaluator compares a range bound as: numbers as numbers, ISO-looking date
+ * strings as epoch milliseconds (so numbers and dates share one ordering, as in JavaScript), other
+ * strings as strings. Computed here, in JavaScript, so the database never parses the bound.
+ */
+function comparableBound(v: number | string): number | string {
+  if (typeof v === 'number') return v;
+  if (/^\d{4}-\d{2}-\d{2}/.test(v)) {
+    const t = Date.parse(v);
+    if (!Number.isNaN(t)) return t;
+  }
+  return v;
+}
+
+/**
+ * The jsonb at a dotted path. Like the evaluator, a path only descends through objects: without
+ * the guard, `#>` would read `tags.0` as the first element of an array.
+ */
+function pathValue(doc: string, path: string[], p: Params): string {
+  const full = `(${doc}.metadata #> ${p.add(path)}::text[])`;
+  if (path.length < 2 || !path.slice(1).some((part) => /^-?\d+$/.test(part))) return full;
+  const guards = path.slice(1).map((_, i) => `jsonb_typeof(${doc}.metadata #> ${p.add(path.slice(0, i + 1))}::text[]) = 'object'`);
+  return `(CASE WHEN ${guards.join(' AND ')} THEN ${full} END)`;
+}
 
 /** SQL for one field condition; `doc` is the docs table alias. */
 function fieldSql(doc: string, field: string, cond: unknown, p: Params): string {
   const path = field.split('.');
-  const value = field === 'id' ? `to_jsonb(${doc}.id)` : `(${doc}.metadata #> ${p.add(path)}::text[])`;
+  const value = field === 'id' ? `to_jsonb(${doc}.id)` : pathValue(doc, path, p);
   const contains = (v: FilterValue) => `COALESCE(${value} @> ${p.add(JSON.stringify(v))}::jsonb, false)`;
   if (cond === null || typeof cond !== 'object') return contains(cond as FilterValue);
   const parts: string[] = [];
@@ -50,16 +73,18 @@ function fieldSql(doc: string, field: string, cond: unknown, p: Params): string 
       case '$lt':
       case '$lte': {
         const sqlOp = { $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' }[op];
-        // Any element of an array, or the scalar itself, may satisfy the range.
+        // Any element of an array, or the scalar itself, may satisfy the range. quiver_comparable
+        // (migration 2) maps an element to a number (numbers; valid ISO dates as epoch ms) or NULL,
+        // and never raises on odd data, so one malformed date cannot fail every query.
         const elems = `jsonb_array_elements(CASE jsonb_typeof(${value}) WHEN 'array' THEN ${value} ELSE jsonb_build_array(${value}) END)`;
-        if (typeof arg === 'number') {
-          parts.push(`EXISTS (SELECT 1 FROM ${elems} e WHERE jsonb_typeof(e) = 'number' AND (e)::text::numeric ${sqlOp} ${p.add(arg)}::numeric)`);
-        } else if (isDate(arg)) {
-          parts.push(
-            `EXISTS (SELECT 1 FROM ${elems} e WHERE jsonb_typeof(e) = 'string' AND (e #>> '{}') ~ '^\\d{4}-\\d{2}-\\d{2}' AND (e #>> '{}')::timestamptz ${sqlOp} ${p.add(arg)}::timestamptz)`,
-          );
+        const bound = comparableBound(arg as number | string);
+        if (typeof bound === 'number') {
+          parts.push(`EXISTS (SELECT 1 FROM ${elems} e WHERE quiver_comparable(e) ${sqlOp} ${p.add(bound)}::numeric)`);
         } else {
-          parts.push(`EXISTS (SELECT 1 FROM ${elems} e WHERE jsonb_typeof(e) = 'string' AND (e #>> '{}') ${sqlOp} ${p.add(String(arg))})`);
+          // Plain strings compare in code-unit order, as in JavaScript, whatever the server's collation.
+          parts.push(
+            `EXISTS (SELECT 1 FROM ${elems} e WHERE jsonb_typeof(e) = 'string' AND quiver_comparable(e) IS NULL AND (e #>> '{}') COLLATE "C" ${sqlOp} ${p.add(bound)}::text COLLATE "C")`,
+          );
         }
         break;
       }
