@@ -13,7 +13,7 @@ import * as ort from 'onnxruntime-node';
 import { runEmbedderConformance } from '../embedder.conformance.js';
 import { createEmbedder, registerModel } from '../index.js';
 import type { Pooling } from '../registry.js';
-import { OnnxEmbedder } from './onnx-embedder.js';
+import { OnnxEmbedder, packBatches } from './onnx-embedder.js';
 
 const fixtures = fileURLToPath(new URL('../../../.cache/fixtures/', import.meta.url));
 const TINY = join(fixtures, 'tiny-bert');
@@ -206,5 +206,21 @@ describe('onnx provider: tokenization, truncation, batching, Matryoshka', () => 
       assert.match(e.message, /model_quantized\.onnx/);
       return true;
     });
+  });
+});
+
+describe('onnx provider: batch packing', () => {
+  const pack = (lens: number[], batchSize = 32, maxPadded = 8192) =>
+    packBatches(
+      lens.map((_, i) => i),
+      (i) => lens[i]!,
+      batchSize,
+      maxPadded,
+    ).map((b) => b.map((i) => lens[i]));
+
+  it('groups equal lengths up to batchSize, never pads short texts to a long one', () => {
+    assert.deepEqual(pack([10, 10, 10, 10, 10], 2), [[10, 10], [10, 10], [10]]);
+    assert.deepEqual(pack([16, 16, 17, 512]), [[16, 16, 17], [512]]);
+    assert.deepEqual(pack([100, 100, 100], 32, 250), [[100, 100], [100]]);
   });
 });

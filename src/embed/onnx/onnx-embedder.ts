@@ -203,8 +203,7 @@ export class OnnxEmbedder implements Embedder {
     }
     const order = encoded.map((_, i) => i).sort((a, b) => encoded[a]!.ids.length - encoded[b]!.ids.length);
     const out = new Array<Float32Array>(texts.length);
-    for (let start = 0; start < order.length; start += this.batchSize) {
-      const idx = order.slice(start, start + this.batchSize);
+    for (const idx of packBatches(order, (i) => encoded[i]!.ids.length, this.batchSize, MAX_PADDED_TOKENS)) {
       const vecs = await this.forward(idx.map((i) => encoded[i]!.ids));
       idx.forEach((i, j) => (out[i] = finishVector(vecs[j]!, this.spec.normalize, opts.dimensions)));
     }
@@ -251,6 +250,40 @@ export class OnnxEmbedder implements Embedder {
   async close(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** Padded tokens per forward pass: bounds memory and lets long texts run in small batches. */
+const MAX_PADDED_TOKENS = 8192;
+
+/**
+ * Split length-sorted items into batches of at most `batchSize` items and `maxPadded` padded
+ * tokens (items × longest), with at most 25% padding. Because items arrive shortest first, each new item is its batch's
+ * longest, so short texts are never padded to the length of a long one in another batch.
+ */
+export function packBatches(
+  sorted: number[],
+  length: (i: number) => number,
+  batchSize: number,
+  maxPadded: number,
+): number[][] {
+  const batches: number[][] = [];
+  let current: number[] = [];
+  let real = 0;
+  for (const i of sorted) {
+    const len = length(i);
+    const padded = (current.length + 1) * len;
+    // Padding is wasted compute: also cut when it would exceed a quarter of the batch's real tokens.
+    const wasteful = padded > 1.25 * (real + len);
+    if (current.length > 0 && (current.length >= batchSize || padded > maxPadded || wasteful)) {
+      batches.push(current);
+      current = [];
+      real = 0;
+    }
+    current.push(i);
+    real += len;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
 }
 
 /**
