@@ -19,7 +19,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createEmbedder, registerModel } from './index.js';
 import { downloadFile, downloadModel, fileUrl, modelCacheDir } from './hub.js';
@@ -114,6 +114,7 @@ before(async () => {
 after(async () => {
   await hub.stop();
 });
+afterEach(() => rmSync(cache, { recursive: true, force: true }));
 beforeEach(() => {
   cache = mkdtempSync(join(tmpdir(), 'quiver-hub-'));
   hub.files.clear();
