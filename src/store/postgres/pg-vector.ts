@@ -1,14 +1,24 @@
 /**
- * Vector search on pgvector: one table per (collection, field) with a `vector(d)` column and an
- * HNSW index (cosine / inner product / L2). Filters are joined in SQL; with a filter, pgvector's
- * iterative index scan keeps returning candidates until k pass it (pgvector ≥ 0.8), so recall
- * does not collapse under selective filters. `halfvec` (16-bit) storage is used for f16/i8
- * quantization settings, halving index memory; exact vectors of record stay in quiver_vectors.
+ * Vector search on pgvector: one table per (collection, field) holding the exact `vector(d)` and an
+ * HNSW index (cosine / inner product / L2). Like every Quiver table it carries `collection` as the
+ * first key column and every query filters on it, so it can be distributed and colocated with
+ * quiver_docs (Citus `create_distributed_table(..., 'collection')`, YugabyteDB hash sharding).
+ *
+ * Quantization shrinks the index, never the vectors of record: f16/i8 index `embedding::halfvec(d)`
+ * (half the index memory), b1 indexes `binary_quantize(embedding)::bit(d)` (1/32) with Hamming
+ * distance; both fetch extra candidates from the index and re-rank them with the exact f32
+ * distance, so scores are exact whatever the index holds. f32 above 2,000 dimensions (pgvector's
+ * HNSW limit for `vector`) indexes halfvec the same way.
+ *
+ * Filters are joined in SQL; with a filter, pgvector's iterative index scan (≥ 0.8) keeps returning
+ * candidates until enough pass it, so recall does not collapse under selective filters.
+ * YugabyteDB rejects `hnsw.*` settings (its `ybhnsw` replaces `hnsw`), so they are skipped there.
  */
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { QuiverError } from '../../errors.js';
 import type { VectorHit, VectorIndex, VectorMetric, VectorSearchOptions } from '../../index/vector/vector-index.js';
 import { MAX_CHUNKS_PER_DOC } from '../../types.js';
-import { createHash } from 'node:crypto';
 import { query, quoteIdent, vectorTablePrefix, withTransaction } from './postgres-backend.js';
 import { Params, filterToSql } from './sql-filter.js';
 
@@ -18,12 +28,21 @@ const OPS: Record<VectorMetric, { op: string; ops: string }> = {
   l2: { op: '<->', ops: 'l2_ops' },
 };
 
+/** pgvector's HNSW dimension limits per indexed type. */
+const HNSW_MAX_DIMS = { vector: 2000, halfvec: 4000, bit: 64000 };
+/** Exact vectors stored per row; pgvector's `vector` type limit. */
+const MAX_DIMS = 16000;
+
+type IndexKind = 'vector' | 'halfvec' | 'bit';
+
 const literal = (v: Float32Array) => `[${Array.from(v).join(',')}]`;
 
 export class PgVectorIndex implements VectorIndex {
   private count = 0;
   private readonly table: string;
-  private readonly type: 'vector' | 'halfvec';
+  /** What the HNSW index holds: the exact vector, or a halfvec / binary quantization of it. */
+  readonly indexKind: IndexKind;
+  private yugabyte = false;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -33,18 +52,52 @@ export class PgVectorIndex implements VectorIndex {
     readonly metric: VectorMetric,
     quantization: string | undefined,
   ) {
+    if (!Number.isInteger(dims) || dims < 1 || dims > MAX_DIMS) {
+      throw new QuiverError('INVALID_CONFIG', `vector field "${field}": dims must be an integer in 1..${MAX_DIMS}, got ${dims}`, {
+        location: { field: `vectors.${field}.dims` },
+      });
+    }
     this.table = quoteIdent(`${vectorTablePrefix(collection)}${createHash('sha1').update(field).digest('hex').slice(0, 10)}`);
-    this.type = quantization === 'f16' || quantization === 'i8' ? 'halfvec' : 'vector';
+    this.indexKind =
+      quantization === 'b1' ? 'bit' : quantization === 'f16' || quantization === 'i8' || dims > HNSW_MAX_DIMS.vector ? 'halfvec' : 'vector';
+    if (dims > HNSW_MAX_DIMS[this.indexKind]) {
+      throw new QuiverError('INVALID_CONFIG', `vector field "${field}": pgvector's HNSW indexes at most ${HNSW_MAX_DIMS[this.indexKind]} dimensions as ${this.indexKind}; use quantization "b1"`, {
+        location: { field: `vectors.${field}.quantization` },
+      });
+    }
+  }
+
+  /** The indexed expression over column `col` (`embedding` or a quantization of it). */
+  private indexed(col: string): string {
+    if (this.indexKind === 'halfvec') return `(${col}::halfvec(${this.dims}))`;
+    if (this.indexKind === 'bit') return `(binary_quantize(${col})::bit(${this.dims}))`;
+    return col;
+  }
+
+  /** The query vector as the index compares it; `param` is a bind parameter holding a vector literal. */
+  private indexedQuery(param: string): string {
+    if (this.indexKind === 'halfvec') return `${param}::halfvec(${this.dims})`;
+    if (this.indexKind === 'bit') return `binary_quantize(${param}::vector)::bit(${this.dims})`;
+    return `${param}::vector`;
+  }
+
+  private get indexOp(): string {
+    return this.indexKind === 'bit' ? '<~>' : OPS[this.metric].op;
   }
 
   static async open(pool: pg.Pool, collection: string, field: string, opts: { dims: number; metric: VectorMetric; quantization?: string }): Promise<PgVectorIndex> {
     const idx = new PgVectorIndex(pool, collection, field, opts.dims, opts.metric, opts.quantization);
-    const ops = `${idx.type}_${OPS[opts.metric].ops}`;
+    const ops = idx.indexKind === 'bit' ? 'bit_hamming_ops' : `${idx.indexKind}_${OPS[opts.metric].ops}`;
+    const version = (await query<{ v: string }>(pool, 'SELECT version() AS v')).rows[0]?.v ?? '';
+    idx.yugabyte = /-YB-/.test(version);
     await withTransaction(pool, async (c) => {
-      await c.query(`CREATE TABLE IF NOT EXISTS ${idx.table} (key bigint PRIMARY KEY, embedding ${idx.type}(${Number(opts.dims)}) NOT NULL)`);
-      await c.query(`CREATE INDEX IF NOT EXISTS ${idx.table.replace(/"$/, '_hnsw"')} ON ${idx.table} USING hnsw (embedding ${ops})`);
+      await c.query(
+        `CREATE TABLE IF NOT EXISTS ${idx.table} (collection text NOT NULL, key bigint NOT NULL, embedding vector(${idx.dims}) NOT NULL, PRIMARY KEY (collection, key))`,
+      );
+      const indexName = idx.table.replace(/"$/, `_${idx.indexKind === 'vector' ? '' : `${idx.indexKind}_`}hnsw"`);
+      await c.query(`CREATE INDEX IF NOT EXISTS ${indexName} ON ${idx.table} USING hnsw (${idx.indexed('embedding')} ${ops})`);
     });
-    idx.count = Number((await query<{ n: string }>(pool, `SELECT count(*) AS n FROM ${idx.table}`)).rows[0]!.n);
+    idx.count = Number((await query<{ n: string }>(pool, `SELECT count(*) AS n FROM ${idx.table} WHERE collection = $1`, [collection])).rows[0]!.n);
     return idx;
   }
 
@@ -54,12 +107,22 @@ export class PgVectorIndex implements VectorIndex {
 
   async add(keys: number[], vectors: Float32Array[]): Promise<void> {
     if (keys.length === 0) return;
+    if (keys.length !== vectors.length) throw new QuiverError('INVALID_ARGUMENT', `${keys.length} keys but ${vectors.length} vectors`);
+    // A key given twice in one call: the last vector wins (one statement cannot update a row twice).
+    const last = new Map<number, Float32Array>();
+    keys.forEach((key, i) => {
+      const v = vectors[i]!;
+      if (v.length !== this.dims) throw new QuiverError('DIMENSION_MISMATCH', `expected ${this.dims} dimensions, got ${v.length}`);
+      last.set(key, v);
+    });
+    keys = [...last.keys()];
+    vectors = [...last.values()];
     await withTransaction(this.pool, async (c) => {
-      const before = await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.table} WHERE key = ANY($1::bigint[])`, [keys]);
+      const before = await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.table} WHERE collection = $1 AND key = ANY($2::bigint[])`, [this.collection, keys]);
       await c.query(
-        `INSERT INTO ${this.table} (key, embedding) SELECT k, e::${this.type} FROM unnest($1::bigint[], $2::text[]) AS u(k, e)
-         ON CONFLICT (key) DO UPDATE SET embedding = excluded.embedding`,
-        [keys, vectors.map(literal)],
+        `INSERT INTO ${this.table} (collection, key, embedding) SELECT $1, k, e::vector FROM unnest($2::bigint[], $3::text[]) AS u(k, e)
+         ON CONFLICT (collection, key) DO UPDATE SET embedding = excluded.embedding`,
+        [this.collection, keys, vectors.map(literal)],
       );
       this.count += keys.length - Number(before.rows[0]!.n);
     });
@@ -67,37 +130,52 @@ export class PgVectorIndex implements VectorIndex {
 
   async remove(keys: number[]): Promise<void> {
     if (keys.length === 0) return;
-    const r = await query(this.pool, `DELETE FROM ${this.table} WHERE key = ANY($1::bigint[])`, [keys]);
+    const r = await query(this.pool, `DELETE FROM ${this.table} WHERE collection = $1 AND key = ANY($2::bigint[])`, [this.collection, keys]);
     this.count -= r.rowCount ?? 0;
   }
 
+  private toHit(key: string, d: number): VectorHit {
+    const score = this.metric === 'cos' ? 1 - d : this.metric === 'ip' ? -d : -(d * d);
+    return { key: Number(key), score };
+  }
+
   async search(q: Float32Array, k: number, opts: VectorSearchOptions = {}): Promise<VectorHit[]> {
+    if (k <= 0 || this.count === 0) return [];
+    if (q.length !== this.dims) throw new QuiverError('DIMENSION_MISMATCH', `expected ${this.dims} dimensions, got ${q.length}`);
     const { op } = OPS[this.metric];
     const p = new Params();
+    const coll = p.add(this.collection);
     const vec = p.add(literal(q));
-    let where = '';
-    let join = '';
-    if (opts.filter) {
-      const coll = p.add(this.collection);
-      join = `JOIN quiver_docs d ON d.collection = ${coll} AND d.key = div(v.key, ${MAX_CHUNKS_PER_DOC})`;
-      where = `WHERE ${filterToSql(opts.filter.ast, 'd', p)}`;
+    const join = opts.filter ? `JOIN quiver_docs d ON d.collection = v.collection AND d.key = div(v.key, ${MAX_CHUNKS_PER_DOC})` : '';
+    const filter = opts.filter ? `AND ${filterToSql(opts.filter.ast, 'd', p)}` : '';
+    const requestedEf = opts.ef !== undefined && Number.isFinite(opts.ef) ? Math.round(opts.ef) : k * 4;
+    let ef = Math.min(1000, Math.max(40, k, requestedEf));
+    let sql: string;
+    if (this.indexKind === 'vector') {
+      sql = `SELECT v.key, v.embedding ${op} ${vec}::vector AS d FROM ${this.table} v ${join}
+             WHERE v.collection = ${coll} ${filter} ORDER BY v.embedding ${op} ${vec}::vector LIMIT ${p.add(k)}`;
+    } else {
+      // The quantized index proposes candidates; the exact vectors decide the order and the scores.
+      const candidates = Math.min(1000, Math.max(k * (this.indexKind === 'bit' ? 10 : 4), 100));
+      ef = Math.max(ef, candidates);
+      // A second parameter for the index's copy of the query: Postgres types a parameter once, from
+      // its first use (the subquery), and a halfvec-typed query vector would make scores inexact.
+      const vecForIndex = p.add(literal(q));
+      sql = `SELECT c.key, c.embedding ${op} ${vec}::vector AS d FROM (
+               SELECT v.key, v.embedding FROM ${this.table} v ${join}
+               WHERE v.collection = ${coll} ${filter}
+               ORDER BY ${this.indexed('v.embedding')} ${this.indexOp} ${this.indexedQuery(vecForIndex)} LIMIT ${p.add(candidates)}) c
+             ORDER BY d, c.key LIMIT ${p.add(k)}`;
     }
-    const limit = p.add(k);
-    const ef = Math.max(40, Math.min(1000, opts.ef ?? k * 4));
     return withTransaction(this.pool, async (c) => {
-      await c.query(`SET LOCAL hnsw.ef_search = ${ef}`);
-      if (opts.filter) await c.query(`SET LOCAL hnsw.iterative_scan = relaxed_order`);
-      const r = await c.query<{ key: string; d: number }>(
-        `SELECT v.key, v.embedding ${op} ${vec}::${this.type} AS d FROM ${this.table} v ${join} ${where} ORDER BY v.embedding ${op} ${vec}::${this.type} LIMIT ${limit}`,
-        p.values,
-      );
-      const hits = r.rows.map((row) => {
-        const d = Number(row.d);
-        const score = this.metric === 'cos' ? 1 - d : this.metric === 'ip' ? -d : -(d * d);
-        return { key: Number(row.key), score };
-      });
+      if (!this.yugabyte) {
+        // ef is an integer computed here, never user text.
+        await c.query(`SET LOCAL hnsw.ef_search = ${ef}`);
+        if (opts.filter) await c.query('SET LOCAL hnsw.iterative_scan = relaxed_order');
+      }
+      const r = await c.query<{ key: string; d: number }>(sql, p.values);
       // relaxed_order may return slightly out of order: sort by the exact distance computed.
-      return hits.sort((a, b) => b.score - a.score || a.key - b.key);
+      return r.rows.map((row) => this.toHit(row.key, Number(row.d))).sort((a, b) => b.score - a.score || a.key - b.key);
     });
   }
 
@@ -106,8 +184,11 @@ export class PgVectorIndex implements VectorIndex {
     const { op } = OPS[this.metric];
     return withTransaction(this.pool, async (c) => {
       await c.query('SET LOCAL enable_indexscan = off');
-      const r = await c.query<{ key: string; d: number }>(`SELECT key, embedding ${op} $1::${this.type} AS d FROM ${this.table} ORDER BY d LIMIT $2`, [literal(q), k]);
-      return r.rows.map((row) => ({ key: Number(row.key), score: this.metric === 'cos' ? 1 - Number(row.d) : this.metric === 'ip' ? -Number(row.d) : -(Number(row.d) ** 2) }));
+      const r = await c.query<{ key: string; d: number }>(
+        `SELECT key, embedding ${op} $2::vector AS d FROM ${this.table} WHERE collection = $1 ORDER BY d, key LIMIT $3`,
+        [this.collection, literal(q), k],
+      );
+      return r.rows.map((row) => this.toHit(row.key, Number(row.d)));
     });
   }
 }
