@@ -12,7 +12,6 @@ import type { Analyzer } from '../../analyze/analyzer.js';
 import { byte4ToInt, intToByte4 } from '../../index/lexical/bm25.js';
 import type { LexicalIndex, LexicalSearchOptions, ScoredKey } from '../../index/lexical/lexical-index.js';
 import type { Passage } from '../../types.js';
-import { MAX_CHUNKS_PER_DOC } from '../../types.js';
 import { query, withTransaction } from './postgres-backend.js';
 import { Params, filterToSql } from './sql-filter.js';
 
@@ -38,6 +37,7 @@ export class PgLexicalIndex implements LexicalIndex {
   async add(passages: Passage[]): Promise<void> {
     if (passages.length === 0) return;
     const keys: number[] = [];
+    const docKeys: number[] = [];
     const lens: number[] = [];
     const norms: number[] = [];
     const pKeys: number[] = [];
@@ -48,6 +48,7 @@ export class PgLexicalIndex implements LexicalIndex {
       const tf = new Map<string, number>();
       for (const t of terms) tf.set(t, (tf.get(t) ?? 0) + 1);
       keys.push(p.key);
+      docKeys.push(p.docKey);
       lens.push(terms.length);
       norms.push(byte4ToInt(intToByte4(terms.length)));
       for (const [t, n] of tf) {
@@ -60,8 +61,8 @@ export class PgLexicalIndex implements LexicalIndex {
       await c.query('DELETE FROM quiver_postings WHERE collection = $1 AND key = ANY($2::bigint[])', [this.collection, keys]);
       const had = await c.query('DELETE FROM quiver_doclen WHERE collection = $1 AND key = ANY($2::bigint[])', [this.collection, keys]);
       await c.query(
-        'INSERT INTO quiver_doclen (collection, key, len, norm_len) SELECT $1, k, l, n FROM unnest($2::bigint[], $3::int[], $4::int[]) AS u(k, l, n)',
-        [this.collection, keys, lens, norms],
+        'INSERT INTO quiver_doclen (collection, key, doc_key, len, norm_len) SELECT $1, k, dk, l, n FROM unnest($2::bigint[], $3::bigint[], $4::int[], $5::int[]) AS u(k, dk, l, n)',
+        [this.collection, keys, docKeys, lens, norms],
       );
       for (let i = 0; i < pKeys.length; i += 20_000) {
         await c.query(
@@ -94,7 +95,7 @@ export class PgLexicalIndex implements LexicalIndex {
     const k1 = p.add(this.opts.k1);
     const b = p.add(this.opts.b);
     const filter = opts.filter ? `AND ${filterToSql(opts.filter.ast, 'd', p)}` : '';
-    const join = opts.filter ? `JOIN quiver_docs d ON d.collection = po.collection AND d.key = div(po.key, ${MAX_CHUNKS_PER_DOC})` : '';
+    const join = opts.filter ? `JOIN quiver_docs d ON d.collection = dl.collection AND d.key = dl.doc_key` : '';
     const limit = p.add(k);
     const sql = `
       WITH q AS (SELECT * FROM unnest(${qTerms}::text[], ${qCounts}::int[]) AS q(term, qtf)),

@@ -74,6 +74,15 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       $fn$;
     `,
   },
+  {
+    // A passage's document key as the engine gave it (Passage.docKey), so lexical filters join
+    // quiver_docs on it rather than assuming the passage-key arithmetic.
+    version: 3,
+    sql: `
+      ALTER TABLE quiver_doclen ADD COLUMN IF NOT EXISTS doc_key bigint;
+      UPDATE quiver_doclen SET doc_key = div(key, ${MAX_CHUNKS_PER_DOC}) WHERE doc_key IS NULL;
+    `,
+  },
 ];
 
 const RETRYABLE = new Set(['40001', '40P01', '57P01', '08006', '08003', '08000', '53300']);
