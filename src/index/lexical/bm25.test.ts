@@ -83,7 +83,7 @@ describe('BM25 snapshots', () => {
       await corrupt(/truncated/);
       await idx.save(path, { watermark: 1 });
       const bytes = readFileSync(path);
-      bytes[bytes.length - 5] ^= 0xff;
+      bytes[bytes.length - 5] = bytes[bytes.length - 5]! ^ 0xff;
       writeFileSync(path, bytes);
       await corrupt(/checksum/);
       writeFileSync(path, 'not an index');
