@@ -67,11 +67,11 @@ export class UsearchVectorIndex implements VectorIndex {
     this.metric = opts.metric ?? 'cos';
     this.quantization = opts.quantization ?? 'f32';
     this.exactBelow = opts.exactBelow ?? 20_000;
-    this.oversample = opts.oversample ?? (this.quantization === 'f32' ? 1 : this.quantization === 'b1' ? 10 : 4);
+    this.oversample = opts.oversample ?? { f32: 2, f16: 4, i8: 8, b1: 16 }[this.quantization];
     this.params = {
       connectivity: opts.connectivity ?? 16,
       expansionAdd: opts.expansionAdd ?? 128,
-      expansionSearch: opts.expansionSearch ?? 64,
+      expansionSearch: opts.expansionSearch ?? 256,
     };
     this.index = this.newGraph();
     this.exact = new ExactVectorIndex(this.dims, this.metric);

@@ -1,0 +1,115 @@
+/**
+ * The vector-index conformance suite: every VectorIndex (exact, usearch HNSW in each quantization,
+ * pgvector) runs exactly this, through the interface only. Data are Gaussian clusters — uniform
+ * random vectors are unrealistically hard for graph indexes and nothing like embeddings.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { compileFilter } from '../../retrieve/filter.js';
+import type { VectorIndex, VectorMetric } from './vector-index.js';
+
+export interface VectorFactory {
+  index: VectorIndex;
+  cleanup(): Promise<void>;
+}
+
+/** Deterministic Gaussian clusters: n vectors around `clusters` random centres. */
+export function clusteredVectors(n: number, dims: number, clusters: number, seed = 1): Float32Array[] {
+  let s = seed >>> 0 || 1;
+  const uniform = () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return ((s >>> 0) + 0.5) / 4294967296;
+  };
+  const gauss = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  const centres = Array.from({ length: clusters }, () => Float32Array.from({ length: dims }, gauss));
+  return Array.from({ length: n }, (_, i) => {
+    const c = centres[i % clusters]!;
+    return Float32Array.from({ length: dims }, (_, d) => c[d]! + 0.35 * gauss());
+  });
+}
+
+function exactTop(vectors: Map<number, Float32Array>, q: Float32Array, k: number, metric: VectorMetric): number[] {
+  const norm = (v: Float32Array) => Math.sqrt(v.reduce((a, x) => a + x * x, 0)) || 1;
+  const qn = norm(q);
+  const scored = [...vectors].map(([key, v]) => {
+    let s = 0;
+    if (metric === 'l2') for (let i = 0; i < v.length; i++) s -= (v[i]! - q[i]!) ** 2;
+    else for (let i = 0; i < v.length; i++) s += v[i]! * q[i]!;
+    if (metric === 'cos') s /= norm(v) * qn;
+    return { key, s };
+  });
+  return scored.sort((a, b) => b.s - a.s || a.key - b.key).slice(0, k).map((x) => x.key);
+}
+
+export function runVectorIndexConformance(
+  label: string,
+  factory: (opts: { dims: number; metric: VectorMetric }) => Promise<VectorFactory>,
+  opts: { n?: number; dims?: number; metrics?: VectorMetric[] } = {},
+): void {
+  const n = opts.n ?? 5000;
+  const dims = opts.dims ?? 32;
+  for (const metric of opts.metrics ?? (['cos'] as VectorMetric[])) {
+    describe(`vector index conformance: ${label} (${metric})`, () => {
+      let f: VectorFactory;
+      const data = clusteredVectors(n, dims, 100, 7);
+      const stored = new Map<number, Float32Array>();
+      before(async () => {
+        f = await factory({ dims, metric });
+        const keys = data.map((_, i) => i * 3 + 1);
+        for (let i = 0; i < keys.length; i += 1000) await f.index.add(keys.slice(i, i + 1000), data.slice(i, i + 1000));
+        keys.forEach((k, i) => stored.set(k, data[i]!));
+      });
+      after(async () => f.cleanup());
+
+      it('holds what was added and has the declared shape', () => {
+        assert.equal(f.index.size(), n);
+        assert.equal(f.index.dims, dims);
+        assert.equal(f.index.metric, metric);
+      });
+
+      it('reaches recall@10 ≥ 0.99 against exact search, scores descending', async () => {
+        const queries = clusteredVectors(100, dims, 100, 99);
+        let hit = 0;
+        for (const q of queries) {
+          const res = await f.index.search(q, 10);
+          for (let i = 1; i < res.length; i++) assert.ok(res[i - 1]!.score >= res[i]!.score - 1e-6);
+          const truth = new Set(exactTop(stored, q, 10, metric));
+          hit += res.filter((h) => truth.has(h.key)).length;
+        }
+        assert.ok(hit / 1000 >= 0.99, `recall@10 ${hit / 1000}`);
+      });
+
+      it('never returns a key the filter rejects, selective or broad, and still returns k', async () => {
+        const q = clusteredVectors(1, dims, 100, 5)[0]!;
+        for (const mod of [2, 50, 997]) {
+          const filter = compileFilter({});
+          filter.allows = (key) => key % mod === 1;
+          const allowed = [...stored.keys()].filter((k) => k % mod === 1);
+          filter.selectivity = allowed.length / n;
+          if (mod === 997) filter.allowedKeys = allowed;
+          const res = await f.index.search(q, 10, { filter });
+          assert.ok(res.every((h) => h.key % mod === 1), `filter mod ${mod} violated`);
+          assert.equal(res.length, Math.min(10, allowed.length), `k allowed hits for mod ${mod}`);
+        }
+      });
+
+      it('replaces on re-add and never returns removed keys', async () => {
+        const victim = 1;
+        const q = stored.get(victim)!;
+        // Under inner product a vector need not be its own nearest neighbour; cos and l2 guarantee it.
+        const selfFirst = metric !== 'ip';
+        if (selfFirst) assert.equal((await f.index.search(q, 1))[0]!.key, victim);
+        await f.index.remove([victim]);
+        assert.ok(!(await f.index.search(q, 10)).some((h) => h.key === victim));
+        assert.equal(f.index.size(), n - 1);
+        const moved = Float32Array.from(q, (x) => -x);
+        await f.index.add([victim], [moved]);
+        if (selfFirst) assert.equal((await f.index.search(moved, 1))[0]!.key, victim, 'the new vector is found');
+        await f.index.add([victim], [q]);
+        assert.equal(f.index.size(), n);
+      });
+    });
+  }
+}
