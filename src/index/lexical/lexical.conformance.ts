@@ -53,6 +53,7 @@ export function runLexicalConformance(label: string, factory: () => Promise<Lexi
     it('applies a filter inside retrieval and returns k allowed hits', async () => {
       const filter = compileFilter({ id: { $in: ['d2', 'd3'] } });
       filter.allows = (key) => key === 2 || key === 3;
+      filter.allowedKeys = [2, 3];
       const hits = await f.index.search('fish coffee flowers rivers', 2, { filter });
       assert.deepEqual(hits.map((h) => h.key).sort(), [2, 3]);
     });
