@@ -2,10 +2,19 @@
  * Copy a collection between storage backends (data directory ⇄ Postgres), streaming in batches,
  * resumable (a checkpoint in the target's meta), and verified: document counts plus an
  * order-independent checksum of ids, titles, texts and metadata, and of every vector's bytes.
- * Derived indexes are not copied: the target rebuilds them from its store of record.
+ *
+ * The target must be usable at once, without re-embedding: the engine's per-field state (the
+ * fitted embedder and the "every passage has a vector through seq N" watermark) is copied with the
+ * watermark moved to the target's seq, and a target that keeps its indexes in the database
+ * (Postgres) gets them filled here, since the engine trusts those to be maintained with the
+ * documents. Embedded targets rebuild their index files from the store of record when opened.
  */
 import { createHash } from 'node:crypto';
+import { createAnalyzer } from '../analyze/index.js';
 import { QuiverError } from '../errors.js';
+import type { LexicalIndex } from '../index/lexical/lexical-index.js';
+import type { VectorIndex } from '../index/vector/vector-index.js';
+import { chunkDocument } from '../ingest/chunker.js';
 import type { CollectionConfig, JsonValue, StoredDocument } from '../types.js';
 import { MAX_CHUNKS_PER_DOC } from '../types.js';
 import type { CollectionStore, StorageBackend } from './store.js';
@@ -20,6 +29,9 @@ export interface MigrateReport {
 }
 
 const CHECKPOINT = 'migrate:checkpoint';
+/** The engine's per-field meta keys (src/engine/vector-field.ts). */
+const fieldStateKey = (field: string) => `vectors:${field}`;
+const embedderStateKey = (field: string) => `embedder-state:${field}`;
 
 /** XOR of per-item sha256 digests: equal for equal sets, whatever the order. */
 class SetDigest {
@@ -101,6 +113,20 @@ export async function migrateCollection(
     }
     try {
       const cp = (await dst.getMeta(CHECKPOINT)) as { lastId: string | null; done: boolean };
+      // In-database indexes of the target (Postgres), filled batch by batch with the documents.
+      const lexical: LexicalIndex | undefined = to.createLexicalIndex
+        ? await to.createLexicalIndex(name, { analyzer: createAnalyzer(config.analyzer), k1: config.bm25.k1, b: config.bm25.b })
+        : undefined;
+      const vectorIndexes = new Map<string, VectorIndex>();
+      const vectorIndex = async (f: CollectionConfig['vectors'][number], dims: number): Promise<VectorIndex | undefined> => {
+        if (!to.createVectorIndex) return undefined;
+        let idx = vectorIndexes.get(f.name);
+        if (!idx) {
+          idx = await to.createVectorIndex(name, f.name, { dims, metric: f.metric ?? 'cos', ...(f.quantization ? { quantization: f.quantization } : {}) });
+          vectorIndexes.set(f.name, idx);
+        }
+        return idx;
+      };
       if (!cp.done) {
         // Documents in id order so the checkpoint (last id copied) is a valid resume point.
         let cursor: string | undefined;
@@ -110,8 +136,12 @@ export async function migrateCollection(
           const docs = page.docs.filter((d) => cp.lastId === null || d.id > cp.lastId);
           if (docs.length) {
             const res = await dst.upsert(docs.map(({ id, title, text, metadata }) => ({ id, text, ...(title !== undefined ? { title } : {}), ...(metadata ? { metadata } : {}) })));
+            if (lexical) {
+              // The passages the engine would index (Collection.passagesOf), under the target's keys.
+              await lexical.add(docs.flatMap((d, i) => chunkDocument({ ...d, key: res.keys[i]!, seq: res.seq }, config.chunking)));
+            }
             // Vectors are keyed by passage key = docKey * 65536 + chunk: re-key onto the target's doc keys.
-            for (const f of fields) {
+            for (const f of config.vectors.map((v) => v.name)) {
               const items: { key: number; vector: Float32Array }[] = [];
               for (const [i, d] of docs.entries()) {
                 const lo = d.key * MAX_CHUNKS_PER_DOC;
@@ -119,7 +149,14 @@ export async function migrateCollection(
                   items.push({ key: res.keys[i]! * MAX_CHUNKS_PER_DOC + (v.key - lo), vector: v.vector });
                 }
               }
-              if (items.length) await dst.putVectors(f, items);
+              if (items.length) {
+                await dst.putVectors(f, items);
+                const idx = await vectorIndex(config.vectors.find((v) => v.name === f)!, items[0]!.vector.length);
+                await idx?.add(
+                  items.map((x) => x.key),
+                  items.map((x) => x.vector),
+                );
+              }
             }
             copied += docs.length;
             await dst.setMeta(CHECKPOINT, { lastId: docs[docs.length - 1]!.id, done: false });
@@ -129,6 +166,7 @@ export async function migrateCollection(
           cursor = page.next;
         }
         await dst.setConfig(config);
+        await copyFieldState(src, dst, fields);
         await dst.setMeta(CHECKPOINT, { lastId: null, done: true } as unknown as JsonValue);
       }
       const a = await collectionDigest(src, fields);
@@ -143,6 +181,24 @@ export async function migrateCollection(
     }
   } finally {
     await src.close();
+  }
+}
+
+/**
+ * The engine's per-field state: the fitted embedder as is; the vector watermark moved to the
+ * target's head when the source had a vector for every passage (else 0: the target re-embeds).
+ */
+async function copyFieldState(src: CollectionStore, dst: CollectionStore, fields: string[]): Promise<void> {
+  const srcHead = await src.headSeq();
+  const dstHead = await dst.headSeq();
+  for (const f of fields) {
+    const embedder = await src.getMeta(embedderStateKey(f));
+    if (embedder !== undefined) await dst.setMeta(embedderStateKey(f), embedder);
+    const state = await src.getMeta(fieldStateKey(f));
+    if (state && typeof state === 'object' && !Array.isArray(state)) {
+      const complete = state['seq'] === srcHead;
+      await dst.setMeta(fieldStateKey(f), { ...state, seq: complete ? dstHead : 0 });
+    }
   }
 }
 

@@ -83,6 +83,12 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       UPDATE quiver_doclen SET doc_key = div(key, ${MAX_CHUNKS_PER_DOC}) WHERE doc_key IS NULL;
     `,
   },
+  {
+    // Meta values round-trip as written: jsonb reorders object keys, and the engine fingerprints
+    // fitted embedder state by hashing its JSON, so a reopened collection looked like another model.
+    version: 4,
+    sql: `ALTER TABLE quiver_meta ALTER COLUMN v TYPE json USING v::json;`,
+  },
 ];
 
 const RETRYABLE = new Set(['40001', '40P01', '57P01', '08006', '08003', '08000', '53300']);
@@ -356,7 +362,7 @@ export class PostgresCollectionStore implements CollectionStore {
   }
 
   async setMeta(key: string, value: JsonValue): Promise<void> {
-    await query(this.pool, 'INSERT INTO quiver_meta (collection, k, v) VALUES ($1, $2, $3) ON CONFLICT (collection, k) DO UPDATE SET v = excluded.v', [this.name, key, JSON.stringify(value)]);
+    await query(this.pool, 'INSERT INTO quiver_meta (collection, k, v) VALUES ($1, $2, $3::json) ON CONFLICT (collection, k) DO UPDATE SET v = excluded.v', [this.name, key, JSON.stringify(value)]);
   }
 
   async close(): Promise<void> {
