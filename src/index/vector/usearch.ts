@@ -129,15 +129,36 @@ export class UsearchVectorIndex implements VectorIndex {
     this.exact.removeSync(present);
   }
 
-  private graphSearch(query: Float32Array, n: number): number[] {
+  /** Raw graph neighbours: keys and usearch distances, best first. */
+  private graphSearch(query: Float32Array, n: number): { keys: number[]; distances: Float32Array } {
     const m = this.index.search(this.toGraphVector(query) as Float32Array, Math.min(n, this.size()), 0);
-    const out: number[] = [];
+    const keys: number[] = [];
     for (let i = 0; i < m.keys.length; i++) {
       const k = m.keys[i]!;
       // usearch pads missing results with the max key
-      if (k !== 0xffffffffffffffffn) out.push(Number(k));
+      if (k !== 0xffffffffffffffffn) keys.push(Number(k));
     }
-    return out;
+    return { keys, distances: m.distances };
+  }
+
+  /**
+   * Candidates scored: f32 graph distances are already exact (cos/ip: 1 − d, l2sq: −d), so only
+   * quantized graphs pay for rescoring with the f32 copies.
+   */
+  private scored(query: Float32Array, n: number, allows?: (key: number) => boolean): VectorHit[] {
+    const { keys, distances } = this.graphSearch(query, n);
+    if (this.quantization === 'f32') {
+      const out: VectorHit[] = [];
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
+        if (allows && !allows(key)) continue;
+        const d = distances[i]!;
+        out.push({ key, score: this.metric === 'l2' ? -d : 1 - d });
+      }
+      return out;
+    }
+    const cand = allows ? keys.filter((k) => allows(k)) : keys;
+    return this.exact.scoreKeys(query, cand).sort((a, b) => b.score - a.score || a.key - b.key);
   }
 
   async search(query: Float32Array, k: number, opts: VectorSearchOptions = {}): Promise<VectorHit[]> {
@@ -150,13 +171,20 @@ export class UsearchVectorIndex implements VectorIndex {
     let factor = this.oversample;
     for (;;) {
       const want = Math.min(n, Math.max(k * factor, k + 16));
-      let candidates = this.graphSearch(query, want);
-      if (allows) candidates = candidates.filter((key) => allows(key));
-      const rescored = this.exact.scoreKeys(query, candidates).sort((a, b) => b.score - a.score || a.key - b.key);
+      const rescored = this.scored(query, want, allows);
       if (rescored.length >= k || want >= n) return rescored.slice(0, k);
       factor *= 4;
       if (factor > 64) return this.exact.searchSync(query, k, { filter: f! });
     }
+  }
+
+  /**
+   * Ask the graph for `candidates` neighbours and keep the best k after exact rescoring — the
+   * breadth/recall knob (HNSW's ef) at query time, since usearch fixes expansion_search at build.
+   */
+  async searchWithCandidates(query: Float32Array, k: number, candidates: number): Promise<VectorHit[]> {
+    checkDims(query, this.dims, 'query');
+    return this.scored(query, Math.max(k, candidates)).slice(0, k);
   }
 
   /** Save graph + exact vectors atomically, with a sidecar describing and checksumming them. */
