@@ -4,6 +4,7 @@
  * runs in postgres.pg.test.ts.
  */
 import { runLexicalConformance } from '../../index/lexical/lexical.conformance.js';
+import { runVectorIndexConformance } from '../../index/vector/vector-index.conformance.js';
 import { createAnalyzer } from '../../analyze/index.js';
 import { DEFAULT_COLLECTION_CONFIG } from '../../types.js';
 import { openPostgresBackend } from './postgres-backend.js';
@@ -30,3 +31,22 @@ runLexicalConformance('postgres (BM25 in SQL, pglite-socket)', async () => {
     },
   };
 });
+
+runVectorIndexConformance(
+  'pgvector HNSW (pglite-socket)',
+  async ({ dims, metric }) => {
+    const server = await startPgliteServer();
+    const backend = await openPostgresBackend(server.url);
+    await backend.createCollection('vectors', DEFAULT_COLLECTION_CONFIG);
+    const index = await backend.createVectorIndex('vectors', 'dense', { dims, metric });
+    return {
+      index,
+      async cleanup() {
+        await backend.close();
+        await server.stop();
+      },
+    };
+  },
+  // pgvector evaluates filters in SQL, so filters carry their allowed keys as the engine sends them.
+  { metrics: ['cos', 'ip', 'l2'], keysOnly: true },
+);

@@ -13,7 +13,7 @@ import { byte4ToInt, intToByte4 } from '../../index/lexical/bm25.js';
 import type { LexicalIndex, LexicalSearchOptions, ScoredKey } from '../../index/lexical/lexical-index.js';
 import type { Passage } from '../../types.js';
 import { query, withTransaction } from './postgres-backend.js';
-import { Params, filterToSql } from './sql-filter.js';
+import { Params, filterClause } from './sql-filter.js';
 
 export class PgLexicalIndex implements LexicalIndex {
   private count = 0;
@@ -94,8 +94,7 @@ export class PgLexicalIndex implements LexicalIndex {
     const qCounts = p.add([...qtf.values()]);
     const k1 = p.add(this.opts.k1);
     const b = p.add(this.opts.b);
-    const filter = opts.filter ? `AND ${filterToSql(opts.filter.ast, 'd', p)}` : '';
-    const join = opts.filter ? `JOIN quiver_docs d ON d.collection = dl.collection AND d.key = dl.doc_key` : '';
+    const { join, filter } = filterClause(opts.filter, 'po', p, (alias) => `${alias}.collection = dl.collection AND ${alias}.key = dl.doc_key`);
     const limit = p.add(k);
     const sql = `
       WITH q AS (SELECT * FROM unnest(${qTerms}::text[], ${qCounts}::int[]) AS q(term, qtf)),

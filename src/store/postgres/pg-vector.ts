@@ -20,7 +20,7 @@ import { QuiverError } from '../../errors.js';
 import type { VectorHit, VectorIndex, VectorMetric, VectorSearchOptions } from '../../index/vector/vector-index.js';
 import { MAX_CHUNKS_PER_DOC } from '../../types.js';
 import { query, quoteIdent, vectorTablePrefix, withTransaction } from './postgres-backend.js';
-import { Params, filterToSql } from './sql-filter.js';
+import { Params, filterClause } from './sql-filter.js';
 
 const OPS: Record<VectorMetric, { op: string; ops: string }> = {
   cos: { op: '<=>', ops: 'cosine_ops' },
@@ -146,8 +146,7 @@ export class PgVectorIndex implements VectorIndex {
     const p = new Params();
     const coll = p.add(this.collection);
     const vec = p.add(literal(q));
-    const join = opts.filter ? `JOIN quiver_docs d ON d.collection = v.collection AND d.key = div(v.key, ${MAX_CHUNKS_PER_DOC})` : '';
-    const filter = opts.filter ? `AND ${filterToSql(opts.filter.ast, 'd', p)}` : '';
+    const { join, filter } = filterClause(opts.filter, 'v', p, (alias) => `${alias}.collection = v.collection AND ${alias}.key = div(v.key, ${MAX_CHUNKS_PER_DOC})`);
     const requestedEf = opts.ef !== undefined && Number.isFinite(opts.ef) ? Math.round(opts.ef) : k * 4;
     let ef = Math.min(1000, Math.max(40, k, requestedEf));
     let sql: string;
@@ -171,7 +170,7 @@ export class PgVectorIndex implements VectorIndex {
       if (!this.yugabyte) {
         // ef is an integer computed here, never user text.
         await c.query(`SET LOCAL hnsw.ef_search = ${ef}`);
-        if (opts.filter) await c.query('SET LOCAL hnsw.iterative_scan = relaxed_order');
+        if (filter) await c.query('SET LOCAL hnsw.iterative_scan = relaxed_order');
       }
       const r = await c.query<{ key: string; d: number }>(sql, p.values);
       // relaxed_order may return slightly out of order: sort by the exact distance computed.

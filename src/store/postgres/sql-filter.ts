@@ -5,6 +5,7 @@
  * equality on an array means "contains"; ranges compare numbers, or ISO dates as timestamps.
  */
 import { QuiverError } from '../../errors.js';
+import type { CompiledFilter } from '../../retrieve/filter.js';
 import type { Filter, FilterValue } from '../../types.js';
 
 export class Params {
@@ -109,4 +110,21 @@ export function filterToSql(filter: Filter, doc: string, p: Params): string {
     }
   }
   return parts.length ? parts.join(' AND ') : 'true';
+}
+
+/**
+ * How an in-database index applies a filter. Enumerated passage keys (the engine sends them for
+ * selective filters) are authoritative and need no join; otherwise the filter's AST is evaluated
+ * against quiver_docs, joined on `on(alias)`. An empty filter adds nothing.
+ */
+export function filterClause(
+  filter: CompiledFilter | undefined,
+  keyAlias: string,
+  p: Params,
+  on: (docAlias: string) => string,
+): { join: string; filter: string } {
+  if (!filter) return { join: '', filter: '' };
+  if (filter.allowedKeys) return { join: '', filter: `AND ${keyAlias}.key = ANY(${p.add(filter.allowedKeys)}::bigint[])` };
+  if (Object.keys(filter.ast as object).length === 0) return { join: '', filter: '' };
+  return { join: `JOIN quiver_docs d ON ${on('d')}`, filter: `AND ${filterToSql(filter.ast, 'd', p)}` };
 }
