@@ -16,7 +16,7 @@ const quiver = (...args) => {
 rmSync(data, { recursive: true, force: true });
 quiver('init', 'demo', '--model', 'static:glove-100');
 quiver('add', 'demo', 'examples/sample-corpus.jsonl', '--map', 'id=id,text=text,title=title');
-quiver('search', 'demo', 'how do bees tell each other where flowers are', '--mode', 'lexical', '-k', '3');
+quiver('search', 'demo', 'how do bees tell each other where flowers are', '--mode', 'lexical', '-k', '3', '--snippets');
 quiver('search', 'demo', 'animals that live in water', '--mode', 'dense', '-k', '3');
 quiver('search', 'demo', 'how much protein should a female eat', '--mode', 'hybrid', '-k', '3', '--explain');
 quiver('search', 'demo', 'database crash safety', '--filter', 'topic=software', '-k', '3');

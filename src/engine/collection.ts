@@ -38,6 +38,7 @@ import { chunkOf, docKeyOf, passageKey } from '../types.js';
 import { DocTable } from './doc-table.js';
 import { MIN_FIT_DOCS, VectorField } from './vector-field.js';
 import type { Embedder } from '../embed/embedder.js';
+import { SnippetSelector } from '../snippet/snippet.js';
 
 export const LIMITS = {
   maxK: 1000,
@@ -480,6 +481,12 @@ export class Collection {
       if (req.explain) {
         hit.explain = { retrievers: p.retrievers, ...(lists.length > 1 ? { fused: p.score } : {}) };
       }
+      if (req.snippets && doc) {
+        const opts = typeof req.snippets === 'object' ? req.snippets : {};
+        // The snippet comes from the passage that matched (the best chunk), not the document's start.
+        const passage = this.passagesOf(doc).find((x) => x.key === p.key);
+        hit.snippet = await this.snippets().snippet(query, passage?.text ?? doc.text, opts, this.analyzer.language);
+      }
       hits.push(hit);
     }
     return {
@@ -514,6 +521,17 @@ export class Collection {
       if (e) out.push({ key: k, id: e.id });
     }
     return out;
+  }
+
+  private snippetSelector: SnippetSelector | undefined;
+  /** Sentence selection with the collection's analyzer and its BM25 idf. */
+  private snippets(): SnippetSelector {
+    if (!this.snippetSelector) {
+      const lex = this.lexical;
+      const idf = lex instanceof Bm25Index ? (t: string) => lex.idf(t) : () => 1;
+      this.snippetSelector = new SnippetSelector(this.analyzer, idf);
+    }
+    return this.snippetSelector;
   }
 
   /** Passage text for a hit (chunk-level results, snippets). */

@@ -172,14 +172,16 @@ export function registerCollectionCommands(program: Command): void {
     .option('--weights <w>', 'fusion weights, e.g. lexical=0.7,dense=0.3')
     .option('--task <instruction>', 'task instruction for instruct models')
     .option('--chunks', 'one result per chunk instead of per document')
+    .option('--snippets', 'query-aware snippets (1–3 best sentences) instead of the start of the text')
     .option('--explain', 'show each retriever’s rank and score (and BM25 term contributions)')
     .option('--json', 'print the response as JSON')
-    .action(async (name: string, words: string[], o: StoreOptions & { mode?: SearchMode; k: number; filter?: string; fusion?: string; weights?: string; task?: string; chunks?: boolean; explain?: boolean; json?: boolean }) => {
+    .action(async (name: string, words: string[], o: StoreOptions & { mode?: SearchMode; k: number; filter?: string; fusion?: string; weights?: string; task?: string; chunks?: boolean; snippets?: boolean; explain?: boolean; json?: boolean }) => {
       const req: SearchRequest = { query: words.join(' '), k: o.k };
       if (o.mode) req.mode = o.mode;
       if (o.filter) req.filter = parseFilterArg(o.filter);
       if (o.task) req.task = o.task;
       if (o.chunks) req.groupBy = 'chunk';
+      if (o.snippets) req.snippets = true;
       if (o.explain) req.explain = true;
       if (o.fusion || o.weights) req.fusion = { ...(o.fusion ? { method: o.fusion as FusionOptions['method'] } : {}), ...(o.weights ? { weights: parseWeights(o.weights) } : {}) };
       await withQuiver(o, async (q) => {
@@ -194,7 +196,7 @@ export function registerCollectionCommands(program: Command): void {
           return;
         }
         const rows: (string | number)[][] = [['#', 'score', 'id', 'title / text']];
-        for (const h of res.hits) rows.push([h.rank, h.score, h.chunk !== undefined ? `${h.id}#${h.chunk}` : h.id, clip(h.title || h.text || '', 70)]);
+        for (const h of res.hits) rows.push([h.rank, h.score, h.chunk !== undefined ? `${h.id}#${h.chunk}` : h.id, clip(h.snippet?.text ?? (h.title || h.text || ''), 90)]);
         process.stdout.write(`${table(rows)}\n${res.hits.length} results (${res.mode}, ${res.tookMs} ms)\n`);
         if (o.explain) {
           for (const h of res.hits) {

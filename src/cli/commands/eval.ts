@@ -10,6 +10,7 @@ import { isFittable } from '../../embed/embedder.js';
 import { evaluate } from '../../eval/metrics.js';
 import { EvalRunLog } from '../../eval/runs.js';
 import { loadSts, evaluateSts } from '../../eval/sts.js';
+import { evaluateSnippets } from '../../eval/snippets.js';
 import { readQrels, readRun, writeRun } from '../../eval/trec.js';
 import { createProgress } from '../../ingest/progress.js';
 import type { FusionOptions, SearchMode } from '../../types.js';
@@ -165,6 +166,29 @@ export function registerEvalCommands(program: Command): void {
       const rows: (string | number)[][] = [['file', 'pairs', 'spearman', 'pearson']];
       for (const r of results) rows.push([r.file, r.pairs, r.spearman, r.pearson]);
       process.stdout.write(`${table(rows)}\n`);
+    });
+
+  evalCmd
+    .command('snippets')
+    .argument('<scifact-dir>', 'a SciFact folder with rationales.jsonl, queries.jsonl and corpus.jsonl')
+    .option('--model <name>', 'add query–sentence cosine from this embedder to the fine stage (e.g. static:glove-100)')
+    .option('--json', 'print JSON')
+    .description('how often query-aware snippets pick the gold rationale sentences (vs lead sentences and BM25-only)')
+    .action(async (dir: string, o: { model?: string; json?: boolean }) => {
+      const embedder = o.model ? await createEmbedder(o.model) : undefined;
+      try {
+        const r = await evaluateSnippets(dir, embedder ? { embedder } : {});
+        if (o.json) {
+          printJson(r);
+          return;
+        }
+        const rows: (string | number)[][] = [['selector', 'hit@1', 'recall@3']];
+        rows.push(['two-stage', r['hit@1'], r['recall@3']], ['BM25 sentences only', r['bm25_hit@1'], r['bm25_recall@3']], ['lead sentences', r['lead_hit@1'], r['lead_recall@3']]);
+        process.stdout.write(`${table(rows)}
+${r.pairs} pairs; ${r.ms_per_result_p50.toFixed(3)} ms per result (p50), ${r.ms_per_result_p99.toFixed(3)} ms (p99)\n`);
+      } finally {
+        await embedder?.close();
+      }
     });
 
   withStoreOptions(

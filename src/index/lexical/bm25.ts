@@ -300,6 +300,15 @@ export class Bm25Index implements LexicalIndex {
     }
   }
 
+  /** Lucene idf of an analyzed term over the whole collection (0 for unseen terms' df = 0 → high). */
+  idf(term: string): number {
+    const fi = this.fields.values().next().value as FieldIndex;
+    const id = this.vocab.get(term);
+    const df = id === undefined ? 0 : (fi.postings[id]?.df ?? 0);
+    const n = fi.docCount;
+    return Math.log(1 + (n - df + 0.5) / (df + 0.5));
+  }
+
   async search(query: string, k: number, opts: LexicalSearchOptions = {}): Promise<ScoredKey[]> {
     const tokens = this.analyzer.analyze(query);
     if (tokens.length === 0 || k <= 0 || this.ordOf.size === 0) return [];

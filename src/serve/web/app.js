@@ -130,7 +130,7 @@ async function search() {
   }
   const seq = ++state.seq;
   try {
-    const body = { query, mode: state.mode, k: 20, explain: true };
+    const body = { query, mode: state.mode, k: 20, explain: true, snippets: { maxChars: 320 } };
     const filter = filterObject();
     if (filter) body.filter = filter;
     const res = await api(`/v1/collections/${encodeURIComponent(state.collection)}/search`, body);
