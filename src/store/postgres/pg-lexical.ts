@@ -1,9 +1,10 @@
 /**
  * BM25 inside Postgres, with Quiver's own analyzer and Lucene's scoring (the same formula and
  * one-byte length norms as the embedded index), so lexical results are comparable across
- * backends and reproduce Pyserini there too. Postings (collection, term, key, tf) and document
- * lengths are plain tables distributed by collection; a query is one aggregate over the postings
- * of its terms, with metadata filters joined in SQL.
+ * backends and reproduce Pyserini there too. Postings (collection, term, key, tf, norm, docKey),
+ * document lengths, document frequencies and collection statistics are plain tables distributed by
+ * collection, maintained in the same transaction; a query is one aggregate over the postings of its
+ * terms, with metadata filters joined in SQL.
  * (pg_textsearch's BM25 index is an alternative on servers that have it; it tokenizes with
  * Postgres text-search configurations, so its numbers differ from Pyserini's — see docs/scale-out.md.)
  */
@@ -17,6 +18,8 @@ import { Params, filterClause } from './sql-filter.js';
 
 export class PgLexicalIndex implements LexicalIndex {
   private count = 0;
+  /** Passages written since this process last refreshed the planner's statistics. */
+  private writtenSinceAnalyze = 0;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -34,52 +37,100 @@ export class PgLexicalIndex implements LexicalIndex {
     return this.count;
   }
 
-  async add(passages: Passage[]): Promise<void> {
-    if (passages.length === 0) return;
+  async add(input: Passage[]): Promise<void> {
+    if (input.length === 0) return;
+    // A key given twice in one call: the last passage wins.
+    const passages = [...new Map(input.map((p) => [p.key, p])).values()];
     const keys: number[] = [];
     const docKeys: number[] = [];
     const lens: number[] = [];
     const norms: number[] = [];
     const pKeys: number[] = [];
+    const pDocKeys: number[] = [];
+    const pNorms: number[] = [];
     const pTerms: string[] = [];
     const pTfs: number[] = [];
+    let totalLen = 0;
     for (const p of passages) {
       const terms = this.opts.analyzer.analyze(p.title ? `${p.title} ${p.text}` : p.text);
       const tf = new Map<string, number>();
       for (const t of terms) tf.set(t, (tf.get(t) ?? 0) + 1);
+      const norm = byte4ToInt(intToByte4(terms.length));
       keys.push(p.key);
       docKeys.push(p.docKey);
       lens.push(terms.length);
-      norms.push(byte4ToInt(intToByte4(terms.length)));
+      norms.push(norm);
+      totalLen += terms.length;
       for (const [t, n] of tf) {
         pKeys.push(p.key);
+        pDocKeys.push(p.docKey);
+        pNorms.push(norm);
         pTerms.push(t);
         pTfs.push(n);
       }
     }
     await withTransaction(this.pool, async (c) => {
-      await c.query('DELETE FROM quiver_postings WHERE collection = $1 AND key = ANY($2::bigint[])', [this.collection, keys]);
-      const had = await c.query('DELETE FROM quiver_doclen WHERE collection = $1 AND key = ANY($2::bigint[])', [this.collection, keys]);
+      const old = await this.dropKeys(c, keys);
       await c.query(
         'INSERT INTO quiver_doclen (collection, key, doc_key, len, norm_len) SELECT $1, k, dk, l, n FROM unnest($2::bigint[], $3::bigint[], $4::int[], $5::int[]) AS u(k, dk, l, n)',
         [this.collection, keys, docKeys, lens, norms],
       );
       for (let i = 0; i < pKeys.length; i += 20_000) {
+        const slice = <T>(xs: T[]) => xs.slice(i, i + 20_000);
         await c.query(
-          'INSERT INTO quiver_postings (collection, term, key, tf) SELECT $1, t, k, f FROM unnest($2::text[], $3::bigint[], $4::int[]) AS u(t, k, f)',
-          [this.collection, pTerms.slice(i, i + 20_000), pKeys.slice(i, i + 20_000), pTfs.slice(i, i + 20_000)],
+          `INSERT INTO quiver_postings (collection, term, key, tf, norm_len, doc_key)
+           SELECT $1, t, k, f, n, dk FROM unnest($2::text[], $3::bigint[], $4::int[], $5::int[], $6::bigint[]) AS u(t, k, f, n, dk)`,
+          [this.collection, slice(pTerms), slice(pKeys), slice(pTfs), slice(pNorms), slice(pDocKeys)],
         );
       }
-      this.count += keys.length - (had.rowCount ?? 0);
+      // Document frequencies and collection statistics, kept with the postings so a query never
+      // has to count them. Terms in sorted order: concurrent writers lock rows in the same order.
+      await c.query(
+        `INSERT INTO quiver_df (collection, term, df) SELECT $1, t, count(*) FROM unnest($2::text[]) AS u(t) GROUP BY t ORDER BY t
+         ON CONFLICT (collection, term) DO UPDATE SET df = quiver_df.df + excluded.df`,
+        [this.collection, pTerms],
+      );
+      await c.query(
+        `INSERT INTO quiver_lexstats (collection, n, total_len) VALUES ($1, $2, $3)
+         ON CONFLICT (collection) DO UPDATE SET n = quiver_lexstats.n + excluded.n, total_len = quiver_lexstats.total_len + excluded.total_len`,
+        [this.collection, keys.length - old.n, totalLen - old.totalLen],
+      );
+      this.count += keys.length - old.n;
     });
+    // After a bulk load the planner still believes the tables are tiny and picks nested loops and
+    // sorts (2× slower queries); autovacuum would fix that eventually, and some servers (PGlite)
+    // have none. ANALYZE samples a bounded number of rows, so this stays cheap.
+    this.writtenSinceAnalyze += keys.length;
+    if (this.writtenSinceAnalyze >= Math.max(1000, this.count / 5)) {
+      this.writtenSinceAnalyze = 0;
+      await query(this.pool, 'ANALYZE quiver_postings, quiver_doclen, quiver_df');
+    }
+  }
+
+  /** Delete passages' postings and lengths, taking them out of the df and statistics tables. */
+  private async dropKeys(c: pg.PoolClient, keys: number[]): Promise<{ n: number; totalLen: number }> {
+    await c.query(
+      `UPDATE quiver_df SET df = quiver_df.df - o.c
+       FROM (SELECT term, count(*) AS c FROM quiver_postings WHERE collection = $1 AND key = ANY($2::bigint[]) GROUP BY term ORDER BY term) o
+       WHERE quiver_df.collection = $1 AND quiver_df.term = o.term`,
+      [this.collection, keys],
+    );
+    await c.query('DELETE FROM quiver_postings WHERE collection = $1 AND key = ANY($2::bigint[])', [this.collection, keys]);
+    const gone = await c.query<{ n: string; total: string | null }>(
+      'WITH d AS (DELETE FROM quiver_doclen WHERE collection = $1 AND key = ANY($2::bigint[]) RETURNING len) SELECT count(*) AS n, sum(len) AS total FROM d',
+      [this.collection, keys],
+    );
+    return { n: Number(gone.rows[0]!.n), totalLen: Number(gone.rows[0]!.total ?? 0) };
   }
 
   async remove(keys: number[]): Promise<void> {
     if (keys.length === 0) return;
     await withTransaction(this.pool, async (c) => {
-      await c.query('DELETE FROM quiver_postings WHERE collection = $1 AND key = ANY($2::bigint[])', [this.collection, keys]);
-      const r = await c.query('DELETE FROM quiver_doclen WHERE collection = $1 AND key = ANY($2::bigint[])', [this.collection, keys]);
-      this.count -= r.rowCount ?? 0;
+      const old = await this.dropKeys(c, keys);
+      if (old.n > 0) {
+        await c.query('UPDATE quiver_lexstats SET n = n - $2, total_len = total_len - $3 WHERE collection = $1', [this.collection, old.n, old.totalLen]);
+      }
+      this.count -= old.n;
     });
   }
 
@@ -94,23 +145,22 @@ export class PgLexicalIndex implements LexicalIndex {
     const qCounts = p.add([...qtf.values()]);
     const k1 = p.add(this.opts.k1);
     const b = p.add(this.opts.b);
-    const { join, filter } = filterClause(opts.filter, 'po', p, (alias) => `${alias}.collection = dl.collection AND ${alias}.key = dl.doc_key`);
+    const { join, filter } = filterClause(opts.filter, 'po', p, (alias) => `${alias}.collection = po.collection AND ${alias}.key = po.doc_key`);
     const limit = p.add(k);
+    // One pass over the postings of the query's terms; df, n and avgdl are maintained by add/remove.
     const sql = `
-      WITH q AS (SELECT * FROM unnest(${qTerms}::text[], ${qCounts}::int[]) AS q(term, qtf)),
-      stats AS (SELECT count(*)::float8 AS n, avg(len)::float8 AS avgdl FROM quiver_doclen WHERE collection = ${coll}),
-      df AS (SELECT po.term, count(*)::float8 AS df FROM quiver_postings po JOIN q ON q.term = po.term
-             WHERE po.collection = ${coll} GROUP BY po.term),
+      WITH s AS (SELECT n::float8 AS n, total_len::float8 / GREATEST(n, 1) AS avgdl FROM quiver_lexstats WHERE collection = ${coll}),
+      w AS (SELECT q.term, q.qtf * ln(1 + (s.n - df.df + 0.5) / (df.df + 0.5)) AS idf
+            FROM unnest(${qTerms}::text[], ${qCounts}::int[]) AS q(term, qtf)
+            JOIN quiver_df df ON df.collection = ${coll} AND df.term = q.term AND df.df > 0
+            CROSS JOIN s),
       contrib AS (
         SELECT po.key, po.term,
-               q.qtf * ln(1 + (s.n - df.df + 0.5) / (df.df + 0.5)) * po.tf
-                 / (po.tf + ${k1}::float8 * (1 - ${b}::float8 + ${b}::float8 * dl.norm_len / s.avgdl)) AS s
+               w.idf * po.tf / (po.tf + ${k1}::float8 * (1 - ${b}::float8 + ${b}::float8 * po.norm_len / s.avgdl)) AS s
         FROM quiver_postings po
-        JOIN q ON q.term = po.term
-        JOIN df ON df.term = po.term
-        JOIN quiver_doclen dl ON dl.collection = po.collection AND dl.key = po.key
+        JOIN w ON w.term = po.term
         ${join}
-        CROSS JOIN stats s
+        CROSS JOIN s
         WHERE po.collection = ${coll} ${filter})
       SELECT key, sum(s) AS score${opts.explain ? ', jsonb_object_agg(term, s) AS terms' : ''}
       FROM contrib GROUP BY key ORDER BY score DESC, key LIMIT ${limit}`;

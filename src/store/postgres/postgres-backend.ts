@@ -89,6 +89,25 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
     version: 4,
     sql: `ALTER TABLE quiver_meta ALTER COLUMN v TYPE json USING v::json;`,
   },
+  {
+    // Lexical queries read only the postings of their terms: norms and document keys ride on the
+    // postings, and document frequencies and collection statistics are maintained, not counted.
+    version: 5,
+    sql: `
+      ALTER TABLE quiver_postings ADD COLUMN IF NOT EXISTS norm_len int;
+      ALTER TABLE quiver_postings ADD COLUMN IF NOT EXISTS doc_key bigint;
+      UPDATE quiver_postings po SET norm_len = dl.norm_len, doc_key = dl.doc_key
+        FROM quiver_doclen dl WHERE dl.collection = po.collection AND dl.key = po.key AND po.norm_len IS NULL;
+      CREATE TABLE IF NOT EXISTS quiver_df (
+        collection text NOT NULL, term text NOT NULL, df int NOT NULL, PRIMARY KEY (collection, term));
+      INSERT INTO quiver_df (collection, term, df) SELECT collection, term, count(*) FROM quiver_postings GROUP BY collection, term
+        ON CONFLICT DO NOTHING;
+      CREATE TABLE IF NOT EXISTS quiver_lexstats (
+        collection text PRIMARY KEY, n bigint NOT NULL, total_len bigint NOT NULL);
+      INSERT INTO quiver_lexstats (collection, n, total_len) SELECT collection, count(*), sum(len) FROM quiver_doclen GROUP BY collection
+        ON CONFLICT DO NOTHING;
+    `,
+  },
 ];
 
 const RETRYABLE = new Set(['40001', '40P01', '57P01', '08006', '08003', '08000', '53300']);
@@ -421,7 +440,7 @@ export class PostgresBackend implements StorageBackend {
     await withTransaction(this.pool, async (c) => {
       const r = await c.query('DELETE FROM quiver_collections WHERE name = $1', [name]);
       if (r.rowCount === 0) throw new QuiverError('COLLECTION_NOT_FOUND', `no collection "${name}"`, { location: { field: 'name' } });
-      for (const t of ['quiver_docs', 'quiver_tombstones', 'quiver_vectors', 'quiver_meta', 'quiver_postings', 'quiver_doclen']) {
+      for (const t of ['quiver_docs', 'quiver_tombstones', 'quiver_vectors', 'quiver_meta', 'quiver_postings', 'quiver_doclen', 'quiver_df', 'quiver_lexstats']) {
         await c.query(`DELETE FROM ${t} WHERE collection = $1`, [name]);
       }
       const tables = await c.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE tablename LIKE $1", [`${vectorTablePrefix(name)}%`]);
