@@ -50,4 +50,17 @@ function makeModel(name, extraArgs) {
 }
 
 makeModel('tiny-bert', ['--layers', '2', '--hidden', '32', '--heads', '2', '--ffn', '64']);
+
+/** A CLIP-shaped pair of towers (random weights) with the e5 tokenizer, for the image path. */
+function makeClip(name) {
+  const dir = join(fixtures, name);
+  if (existsSync(join(dir, 'onnx', 'vision_model.onnx'))) return;
+  mkdirSync(dir, { recursive: true });
+  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt']) {
+    copyFileSync(join(shared, 'models', 'e5-small-v2', f), join(dir, f));
+  }
+  console.log(`prepare-tests: building ${name} (random weights)`);
+  execFileSync('/usr/bin/python3', [join(root, 'scripts', 'make_clip_onnx.py'), dir], { stdio: 'inherit' });
+}
+makeClip('tiny-clip');
 makeModel('tiny-bert-q8', ['--layers', '2', '--hidden', '32', '--heads', '2', '--ffn', '64', '--q8']);

@@ -53,6 +53,20 @@ export async function createEmbedder(model: string, opts: CreateEmbedderOptions 
       { location: { field: 'model' } },
     );
   }
+  if (spec.provider === 'clip') {
+    const { ClipEmbedder } = await import('./image/clip-embedder.js');
+    let clipDir = opts.modelDir;
+    if (!clipDir) {
+      if (!spec.hub) throw new QuiverError('INVALID_CONFIG', `${spec.name} has no hub location; pass --model-dir <folder>`, { location: { field: 'modelDir' } });
+      clipDir = await downloadModel(
+        spec.hub.repo,
+        ['tokenizer.json', 'onnx/text_model.onnx', 'onnx/vision_model.onnx'],
+        { revision: spec.hub.revision ?? 'main', ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}) },
+        ['tokenizer_config.json'],
+      );
+    }
+    return ClipEmbedder.load(spec, clipDir);
+  }
   const variant = opts.variant ?? 'fp32';
   let dir = opts.modelDir;
   if (!dir) {

@@ -262,7 +262,11 @@ export class Collection {
         if (keys.length === 0) return;
         const docs = await this.store.getByKeys(keys.splice(0));
         const passages = docs.flatMap((d) => this.passagesOf(d));
-        for (let i = 0; i < passages.length; i += 256) await f.addPassages(passages.slice(i, i + 256));
+        const imageOf = (p: Passage) => {
+          const img = this.docs.get(p.docKey)?.metadata?.['image'];
+          return typeof img === 'string' ? img : undefined;
+        };
+        for (let i = 0; i < passages.length; i += 256) await f.addPassages(passages.slice(i, i + 256), imageOf);
       };
       if (f.seq === 0) {
         for (const [key] of this.docs.entries()) {

@@ -123,15 +123,29 @@ export class VectorField {
     return new VectorField(config, embedder, index, state, store, indexPath);
   }
 
-  /** Embed passages and store their vectors (of record + index). */
-  async addPassages(passages: Passage[]): Promise<void> {
+  /**
+   * Embed passages and store their vectors (of record + index). Image fields embed the document's
+   * image (metadata.image: a path or URL) with the image tower; documents without one get no vector.
+   */
+  async addPassages(passages: Passage[], imageOf?: (p: Passage) => string | undefined): Promise<void> {
+    if (this.config.source === 'image') {
+      if (!this.embedder.embedImages) {
+        throw new QuiverError('INVALID_CONFIG', `${this.embedder.modelId} cannot embed images`, { location: { field: `vectors.${this.name}.model` } });
+      }
+      passages = passages.filter((p) => p.chunk === 0 && imageOf?.(p) !== undefined);
+    }
     if (passages.length === 0) return;
-    const texts = passages.map((p) => passageText(p, this.config.source));
-    const vectors = await this.embedder.embed(texts, {
-      role: 'document',
-      ...(this.config.task ? { task: this.config.task } : {}),
-      ...(this.config.truncateDims ? { dimensions: this.config.truncateDims } : {}),
-    });
+    const vectors =
+      this.config.source === 'image'
+        ? await this.embedder.embedImages!(passages.map((p) => imageOf!(p)!))
+        : await this.embedder.embed(
+            passages.map((p) => passageText(p, this.config.source)),
+            {
+              role: 'document',
+              ...(this.config.task ? { task: this.config.task } : {}),
+              ...(this.config.truncateDims ? { dimensions: this.config.truncateDims } : {}),
+            },
+          );
     for (const v of vectors) {
       if (v.length !== this.dims) {
         throw new QuiverError('DIMENSION_MISMATCH', `embedder returned ${v.length} dims, field has ${this.dims}`, {

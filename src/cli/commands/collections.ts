@@ -14,6 +14,7 @@ import type { StoreOptions } from '../common.js';
 
 interface InitOptions extends StoreOptions {
   language: string;
+  image?: boolean;
   model?: string;
   modelDir?: string;
   quantization?: string;
@@ -46,6 +47,7 @@ function configFromInit(o: InitOptions): DeepPartial<CollectionConfig> {
       vectorField(o.model, 'dense', {
         ...(o.modelDir ? { modelDir: o.modelDir } : {}),
         ...(o.quantization ? { quantization: o.quantization as 'f32' } : {}),
+        ...(o.image ? { source: 'image' as const } : {}),
       }),
     ];
   }
@@ -58,6 +60,7 @@ function addCollectionConfigOptions(cmd: Command): Command {
     .option('--language <code>', 'analyzer language: en, fr, de, es, pt, it, nl, ru, zh, ja, … or none', 'en')
     .option('--model <name>', 'add a dense vector field embedded with this model (e.g. static:glove-100, e5-small-v2)')
     .option('--model-dir <dir>', 'local folder with the model files (tokenizer.json, onnx/model.onnx)')
+    .option('--image', 'the vector field embeds each document\'s image (metadata.image) with a CLIP-style model')
     .addOption(new Option('--quantization <q>', 'vector quantization for ANN search').choices(['f32', 'f16', 'i8', 'b1']))
     .option('--chunk-size <chars>', 'split documents longer than this (0 = never)', parseIntOption('--chunk-size'))
     .option('--overlap <sentences>', 'sentences of overlap between chunks', parseIntOption('--overlap'))
