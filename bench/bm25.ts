@@ -27,6 +27,8 @@ const sizes = argOf('sizes', '5183,200000').split(',').map(Number);
 const rounds = Number(argOf('rounds', '3'));
 /** Query time budget per engine and size: slow engines are measured on the queries that fit. */
 const budgetMs = Number(argOf('budget', '60')) * 1000;
+/** Comma-separated engine names to run (default all), e.g. --engines quiver,flexsearch */
+const only = argOf('engines', '').toLowerCase().split(',').filter(Boolean);
 
 interface Doc {
   id: string;
@@ -148,7 +150,7 @@ interface Row {
 const rows: Row[] = [];
 for (const size of sizes) {
   const docs = corpus(size);
-  for (const e of engines()) {
+  for (const e of engines().filter((x) => only.length === 0 || only.some((o) => x.name.toLowerCase().includes(o)))) {
     global.gc?.();
     const rss0 = process.memoryUsage().rss;
     const t0 = performance.now();
