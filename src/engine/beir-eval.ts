@@ -60,7 +60,9 @@ export async function ingestBeirCorpus(
       b: opts.b ?? 0.4,
       ...(opts.multifield ? { fields: { title: 1, text: 1 } } : {}),
     },
-    vectors: opts.model ? [vectorField(opts.model, 'dense', opts.modelDir ? { modelDir: opts.modelDir } : {})] : [],
+    vectors: opts.model
+      ? [vectorField(opts.model, 'dense', opts.modelDir ? { modelDir: opts.modelDir } : {})]
+      : [],
   };
   const collection = await quiver.createCollection(name, config);
   const source = openSource({ path: beirCorpusPath(opts.dataset), format: 'beir' });
@@ -79,7 +81,9 @@ export async function ingestBeirCorpus(
   );
   if (res.problems.length) {
     const first = res.problems[0]!;
-    process.stderr.write(`warning: ${res.problems.length} corpus records skipped; first: ${first.toLine()}\n`);
+    process.stderr.write(
+      `warning: ${res.problems.length} corpus records skipped; first: ${first.toLine()}\n`,
+    );
   }
   void added;
   opts.onProgress?.('embed', 0);
@@ -87,21 +91,43 @@ export async function ingestBeirCorpus(
   return collection;
 }
 
+/**
+ * Run `fn` on a fresh Quiver over a temporary data directory (or the given Postgres store) and
+ * clean up afterwards: the temporary collection is dropped and the directory removed.
+ */
+export async function withTemporaryQuiver<T>(
+  prefix: string,
+  store: string | undefined,
+  fn: (quiver: Quiver, collectionName: string) => Promise<T>,
+): Promise<T> {
+  const tmp = await mkdtemp(join(tmpdir(), `quiver-${prefix}-`));
+  const pg = isPostgresUrl(store);
+  const name = `${prefix}_${process.pid}_${Date.now().toString(36)}`;
+  const quiver = await Quiver.open({ data: tmp, ...(pg ? { store } : {}) });
+  try {
+    return await fn(quiver, name);
+  } finally {
+    if (pg) await quiver.dropCollection(name).catch(() => undefined);
+    await quiver.close();
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
 export async function runBeirEval(opts: BeirEvalOptions): Promise<BeirEvalResult> {
   const split = opts.split ?? 'test';
   const mode = opts.mode ?? 'lexical';
   if ((mode === 'dense' || mode === 'hybrid') && !opts.model) {
-    throw new QuiverError('INVALID_ARGUMENT', `--mode ${mode} needs --model (e.g. --model static:glove-100)`, {
-      location: { field: 'model' },
-    });
+    throw new QuiverError(
+      'INVALID_ARGUMENT',
+      `--mode ${mode} needs --model (e.g. --model static:glove-100)`,
+      {
+        location: { field: 'model' },
+      },
+    );
   }
   const dataset = resolve(opts.dataset);
   const { queries, qrels } = await loadBeirQueries(dataset, split);
-  const tmp = await mkdtemp(join(tmpdir(), 'quiver-eval-'));
-  const pg = isPostgresUrl(opts.store);
-  const name = `eval_${process.pid}_${Date.now().toString(36)}`;
-  const quiver = await Quiver.open({ data: tmp, ...(pg ? { store: opts.store } : {}) });
-  try {
+  return withTemporaryQuiver('eval', opts.store, async (quiver, name) => {
     const t0 = performance.now();
     const collection = await ingestBeirCorpus(quiver, name, { ...opts, dataset });
     const t1 = performance.now();
@@ -134,9 +160,5 @@ export async function runBeirEval(opts: BeirEvalOptions): Promise<BeirEvalResult
       qrels,
       seconds: { ingest: (t1 - t0) / 1000, search: (t2 - t1) / 1000 },
     };
-  } finally {
-    if (pg) await quiver.dropCollection(name).catch(() => undefined);
-    await quiver.close();
-    await rm(tmp, { recursive: true, force: true });
-  }
+  });
 }

@@ -175,8 +175,8 @@ export class Bm25Index implements LexicalIndex {
     this.maybeCompact();
   }
 
-  private addAnalyzed(key: number, fieldTerms: readonly (readonly [FieldName, string[]])[]): void {
-    if (this.ordOf.has(key)) this.removeKey(key);
+  /** The next dense ordinal for a passage key (the ordinal → key table grows by doubling). */
+  private assignOrdinal(key: number): number {
     const ord = this.nextOrd++;
     if (ord >= this.keys.length) {
       const k = new Float64Array(this.keys.length * 2);
@@ -185,6 +185,12 @@ export class Bm25Index implements LexicalIndex {
     }
     this.keys[ord] = key;
     this.ordOf.set(key, ord);
+    return ord;
+  }
+
+  private addAnalyzed(key: number, fieldTerms: readonly (readonly [FieldName, string[]])[]): void {
+    if (this.ordOf.has(key)) this.removeKey(key);
+    const ord = this.assignOrdinal(key);
     for (const [fname, tokens] of fieldTerms) {
       const counts = new Map<number, number>();
       for (const t of tokens) {
@@ -273,14 +279,7 @@ export class Bm25Index implements LexicalIndex {
     key: number,
     fields: { name: FieldName; terms: Int32Array; tfs: Int32Array; norm: number }[],
   ): void {
-    const ord = this.nextOrd++;
-    if (ord >= this.keys.length) {
-      const k = new Float64Array(this.keys.length * 2);
-      k.set(this.keys);
-      this.keys = k;
-    }
-    this.keys[ord] = key;
-    this.ordOf.set(key, ord);
+    const ord = this.assignOrdinal(key);
     for (const f of fields) {
       const fi = this.fields.get(f.name)!;
       let length = 0;
