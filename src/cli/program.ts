@@ -8,6 +8,7 @@ import { registerCollectionCommands } from './commands/collections.js';
 import { registerEmbedCommands } from './commands/embed.js';
 import { registerEvalCommands } from './commands/eval.js';
 import { registerServeCommands } from './commands/serve.js';
+import { registerIdsCommands } from './commands/ids.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerEmbedCommands(program);
   registerEvalCommands(program);
   registerServeCommands(program);
+  registerIdsCommands(program);
   return program;
 }
 

@@ -1,0 +1,242 @@
+/**
+ * Balanced semantic IDs (after ASI/ASI++): every document gets a short code — `levels` digits of
+ * `codes` values each — by residual quantization of its embedding. Level 1 clusters the vectors,
+ * level 2 clusters what level 1 left over (the residuals), and so on. The assignment is *balanced*
+ * (capacity-constrained k-means: each code holds at most ⌈n / codes⌉ documents), so the ID space is
+ * used evenly and full codes rarely collide, unlike plain k-means whose big clusters crowd a few codes.
+ *
+ * New documents get IDs without retraining (nearest codeword per level). Retrieval by beam search
+ * over the code tree scores prefixes with q · (c₁ + c₂ + …), as generative retrieval decodes IDs.
+ */
+
+export interface RqOptions {
+  levels: number;
+  codes: number;
+  balanced: boolean;
+  iterations?: number;
+  seed?: number;
+}
+
+export interface ResidualQuantizer {
+  dims: number;
+  levels: number;
+  codes: number;
+  /** codebooks[level] is codes × dims, row-major. */
+  codebooks: Float32Array[];
+}
+
+export interface SemanticIdFit {
+  quantizer: ResidualQuantizer;
+  /** codes[i] = the document's code per level. */
+  codes: Uint16Array[];
+}
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+}
+
+function sqDist(a: Float32Array, aOff: number, b: Float32Array, bOff: number, d: number): number {
+  let s = 0;
+  for (let i = 0; i < d; i++) {
+    const x = a[aOff + i]! - b[bOff + i]!;
+    s += x * x;
+  }
+  return s;
+}
+
+/** One level: k-means (balanced or plain) over rows of `data` (n × d). */
+function kmeans(data: Float32Array, n: number, d: number, k: number, balanced: boolean, iterations: number, rand: () => number): { centroids: Float32Array; assign: Uint16Array } {
+  const centroids = new Float32Array(k * d);
+  // k-means++ seeding.
+  const first = Math.floor(rand() * n);
+  centroids.set(data.subarray(first * d, first * d + d), 0);
+  const best = new Float64Array(n).fill(Infinity);
+  for (let c = 1; c < k; c++) {
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      best[i] = Math.min(best[i]!, sqDist(data, i * d, centroids, (c - 1) * d, d));
+      total += best[i]!;
+    }
+    let r = rand() * total;
+    let pick = n - 1;
+    for (let i = 0; i < n; i++) {
+      r -= best[i]!;
+      if (r <= 0) {
+        pick = i;
+        break;
+      }
+    }
+    centroids.set(data.subarray(pick * d, pick * d + d), c * d);
+  }
+  const assign = new Uint16Array(n);
+  const capacity = Math.ceil(n / k);
+  const dist = new Float32Array(k);
+  for (let it = 0; it < iterations; it++) {
+    if (balanced) {
+      // Capacity-constrained assignment: points most sure of their best centroid choose first.
+      const prefs: { i: number; order: Uint16Array; margin: number }[] = [];
+      for (let i = 0; i < n; i++) {
+        for (let c = 0; c < k; c++) dist[c] = sqDist(data, i * d, centroids, c * d, d);
+        const order = Uint16Array.from({ length: k }, (_, c) => c).sort((a, b) => dist[a]! - dist[b]!);
+        prefs.push({ i, order, margin: (dist[order[1] ?? order[0]!]! - dist[order[0]!]!) });
+      }
+      prefs.sort((a, b) => b.margin - a.margin);
+      const load = new Uint32Array(k);
+      for (const p of prefs) {
+        for (const c of p.order) {
+          if (load[c]! < capacity) {
+            assign[p.i] = c;
+            load[c]!++;
+            break;
+          }
+        }
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        let bc = 0;
+        let bd = Infinity;
+        for (let c = 0; c < k; c++) {
+          const x = sqDist(data, i * d, centroids, c * d, d);
+          if (x < bd) {
+            bd = x;
+            bc = c;
+          }
+        }
+        assign[i] = bc;
+      }
+    }
+    // The last assignment is kept against the centroids it was made with, so a document's code is
+    // its nearest codeword (plain) and new documents are coded consistently.
+    if (it === iterations - 1) break;
+    // Update centroids; an empty cluster is re-seeded with a random point.
+    const sums = new Float64Array(k * d);
+    const counts = new Uint32Array(k);
+    for (let i = 0; i < n; i++) {
+      const c = assign[i]!;
+      counts[c]!++;
+      for (let j = 0; j < d; j++) sums[c * d + j]! += data[i * d + j]!;
+    }
+    for (let c = 0; c < k; c++) {
+      if (counts[c] === 0) {
+        const p = Math.floor(rand() * n);
+        centroids.set(data.subarray(p * d, p * d + d), c * d);
+      } else for (let j = 0; j < d; j++) centroids[c * d + j] = sums[c * d + j]! / counts[c]!;
+    }
+  }
+  return { centroids, assign };
+}
+
+export function fitSemanticIds(vectors: Float32Array[], opts: RqOptions): SemanticIdFit {
+  const n = vectors.length;
+  const d = vectors[0]?.length ?? 0;
+  const rand = rng(opts.seed ?? 42);
+  const residual = new Float32Array(n * d);
+  vectors.forEach((v, i) => residual.set(v, i * d));
+  const codebooks: Float32Array[] = [];
+  const codes = vectors.map(() => new Uint16Array(opts.levels));
+  for (let l = 0; l < opts.levels; l++) {
+    const k = Math.min(opts.codes, n);
+    const { centroids, assign } = kmeans(residual, n, d, k, opts.balanced, opts.iterations ?? 8, rand);
+    codebooks.push(centroids);
+    for (let i = 0; i < n; i++) {
+      const c = assign[i]!;
+      codes[i]![l] = c;
+      for (let j = 0; j < d; j++) residual[i * d + j]! -= centroids[c * d + j]!;
+    }
+  }
+  return { quantizer: { dims: d, levels: opts.levels, codes: opts.codes, codebooks }, codes };
+}
+
+/** IDs for new documents without retraining: the nearest codeword at each level. */
+export function assignIds(q: ResidualQuantizer, vectors: Float32Array[]): Uint16Array[] {
+  return vectors.map((v) => {
+    const r = Float32Array.from(v);
+    const code = new Uint16Array(q.levels);
+    for (let l = 0; l < q.levels; l++) {
+      const cb = q.codebooks[l]!;
+      const k = cb.length / q.dims;
+      let bc = 0;
+      let bd = Infinity;
+      for (let c = 0; c < k; c++) {
+        const x = sqDist(r, 0, cb, c * q.dims, q.dims);
+        if (x < bd) {
+          bd = x;
+          bc = c;
+        }
+      }
+      code[l] = bc;
+      for (let j = 0; j < q.dims; j++) r[j]! -= cb[bc * q.dims + j]!;
+    }
+    return code;
+  });
+}
+
+/** Perplexity of the code distribution at each level divided by the number of codes (1 = uniform). */
+export function utilisation(codes: Uint16Array[], levels: number, k: number): number[] {
+  const out: number[] = [];
+  for (let l = 0; l < levels; l++) {
+    const counts = new Map<number, number>();
+    for (const c of codes) counts.set(c[l]!, (counts.get(c[l]!) ?? 0) + 1);
+    let h = 0;
+    for (const n of counts.values()) {
+      const p = n / codes.length;
+      h -= p * Math.log(p);
+    }
+    out.push(Math.exp(h) / k);
+  }
+  return out;
+}
+
+/** Share of documents whose full code is shared with another document. */
+export function collisionRate(codes: Uint16Array[]): number {
+  const counts = new Map<string, number>();
+  for (const c of codes) counts.set(c.join('.'), (counts.get(c.join('.')) ?? 0) + 1);
+  let collided = 0;
+  for (const n of counts.values()) if (n > 1) collided += n;
+  return collided / Math.max(1, codes.length);
+}
+
+/**
+ * Beam search over the code tree: prefixes are scored by q · (c₁ + … + c_l); the `beam` best
+ * survive each level. Returns the documents under the surviving full codes, best prefix first.
+ */
+export function beamSearch(q: ResidualQuantizer, codes: Uint16Array[], query: Float32Array, beam: number): number[] {
+  const d = q.dims;
+  const dotRow = (cb: Float32Array, c: number) => {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += query[j]! * cb[c * d + j]!;
+    return s;
+  };
+  // Prefix-constrained decoding: only codes that some document has are expanded.
+  const children = new Map<string, Set<number>>();
+  for (const c of codes) {
+    for (let l = 0; l < q.levels; l++) {
+      const key = Array.from(c.subarray(0, l)).join('.');
+      let set = children.get(key);
+      if (!set) children.set(key, (set = new Set()));
+      set.add(c[l]!);
+    }
+  }
+  let beams: { prefix: number[]; score: number }[] = [{ prefix: [], score: 0 }];
+  for (let l = 0; l < q.levels; l++) {
+    const cb = q.codebooks[l]!;
+    const next: { prefix: number[]; score: number }[] = [];
+    for (const b of beams) {
+      for (const c of children.get(b.prefix.join('.')) ?? []) next.push({ prefix: [...b.prefix, c], score: b.score + dotRow(cb, c) });
+    }
+    next.sort((a, b) => b.score - a.score);
+    beams = next.slice(0, beam);
+  }
+  const rank = new Map(beams.map((b, i) => [b.prefix.join('.'), i]));
+  return codes
+    .map((c, i) => ({ i, r: rank.get(c.join('.')) }))
+    .filter((x) => x.r !== undefined)
+    .sort((a, b) => a.r! - b.r!)
+    .map((x) => x.i);
+}
