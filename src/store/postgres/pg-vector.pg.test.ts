@@ -171,6 +171,21 @@ describe('pgvector index', () => {
       code: 'INVALID_CONFIG',
     });
 
+    // The planner uses the HNSW index, not an exact scan of the collection's rows (which it picks
+    // when it has no statistics for the table).
+    const big = (await backend.createVectorIndex('vecs', 'planned', {
+      dims: DIMS,
+      metric: 'cos',
+    })) as PgVectorIndex;
+    const many = randomVectors(5000, 3);
+    for (let i = 0; i < many.length; i += 1000) {
+      await big.add(
+        many.slice(i, i + 1000).map((_, j) => keyOf(i + j)),
+        many.slice(i, i + 1000),
+      );
+    }
+    assert.match(await big.explain(queries[0]!, 10), /Index Scan using "?qv_\w+_hnsw/);
+
     // Reopening counts only this collection's rows.
     const again = await backend.createVectorIndex('vecs', 'crud', { dims: DIMS, metric: 'cos' });
     assert.equal(again.size(), 48);
