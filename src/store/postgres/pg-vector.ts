@@ -17,7 +17,12 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { QuiverError } from '../../errors.js';
-import type { VectorHit, VectorIndex, VectorMetric, VectorSearchOptions } from '../../index/vector/vector-index.js';
+import type {
+  VectorHit,
+  VectorIndex,
+  VectorMetric,
+  VectorSearchOptions,
+} from '../../index/vector/vector-index.js';
 import { MAX_CHUNKS_PER_DOC } from '../../types.js';
 import { query, quoteIdent, vectorTablePrefix, withTransaction } from './postgres-backend.js';
 import { Params, filterClause } from './sql-filter.js';
@@ -62,17 +67,31 @@ export class PgVectorIndex implements VectorIndex {
     quantization: string | undefined,
   ) {
     if (!Number.isInteger(dims) || dims < 1 || dims > MAX_DIMS) {
-      throw new QuiverError('INVALID_CONFIG', `vector field "${field}": dims must be an integer in 1..${MAX_DIMS}, got ${dims}`, {
-        location: { field: `vectors.${field}.dims` },
-      });
+      throw new QuiverError(
+        'INVALID_CONFIG',
+        `vector field "${field}": dims must be an integer in 1..${MAX_DIMS}, got ${dims}`,
+        {
+          location: { field: `vectors.${field}.dims` },
+        },
+      );
     }
-    this.table = quoteIdent(`${vectorTablePrefix(collection)}${createHash('sha1').update(field).digest('hex').slice(0, 10)}`);
+    this.table = quoteIdent(
+      `${vectorTablePrefix(collection)}${createHash('sha1').update(field).digest('hex').slice(0, 10)}`,
+    );
     this.indexKind =
-      quantization === 'b1' ? 'bit' : quantization === 'f16' || quantization === 'i8' || dims > HNSW_MAX_DIMS.vector ? 'halfvec' : 'vector';
+      quantization === 'b1'
+        ? 'bit'
+        : quantization === 'f16' || quantization === 'i8' || dims > HNSW_MAX_DIMS.vector
+          ? 'halfvec'
+          : 'vector';
     if (dims > HNSW_MAX_DIMS[this.indexKind]) {
-      throw new QuiverError('INVALID_CONFIG', `vector field "${field}": pgvector's HNSW indexes at most ${HNSW_MAX_DIMS[this.indexKind]} dimensions as ${this.indexKind}; use quantization "b1"`, {
-        location: { field: `vectors.${field}.quantization` },
-      });
+      throw new QuiverError(
+        'INVALID_CONFIG',
+        `vector field "${field}": pgvector's HNSW indexes at most ${HNSW_MAX_DIMS[this.indexKind]} dimensions as ${this.indexKind}; use quantization "b1"`,
+        {
+          location: { field: `vectors.${field}.quantization` },
+        },
+      );
     }
   }
 
@@ -94,7 +113,12 @@ export class PgVectorIndex implements VectorIndex {
     return this.indexKind === 'bit' ? '<~>' : OPS[this.metric].op;
   }
 
-  static async open(pool: pg.Pool, collection: string, field: string, opts: { dims: number; metric: VectorMetric; quantization?: string }): Promise<PgVectorIndex> {
+  static async open(
+    pool: pg.Pool,
+    collection: string,
+    field: string,
+    opts: { dims: number; metric: VectorMetric; quantization?: string },
+  ): Promise<PgVectorIndex> {
     const idx = new PgVectorIndex(pool, collection, field, opts.dims, opts.metric, opts.quantization);
     const ops = idx.indexKind === 'bit' ? 'bit_hamming_ops' : `${idx.indexKind}_${OPS[opts.metric].ops}`;
     const version = (await query<{ v: string }>(pool, 'SELECT version() AS v')).rows[0]?.v ?? '';
@@ -103,10 +127,21 @@ export class PgVectorIndex implements VectorIndex {
       await c.query(
         `CREATE TABLE IF NOT EXISTS ${idx.table} (collection text NOT NULL, key bigint NOT NULL, embedding vector(${idx.dims}) NOT NULL, PRIMARY KEY (collection, key))`,
       );
-      const indexName = idx.table.replace(/"$/, `_${idx.indexKind === 'vector' ? '' : `${idx.indexKind}_`}hnsw"`);
-      await c.query(`CREATE INDEX IF NOT EXISTS ${indexName} ON ${idx.table} USING hnsw (${idx.indexed('embedding')} ${ops}) WITH (m = 16, ef_construction = ${HNSW_EF_CONSTRUCTION})`);
+      const indexName = idx.table.replace(
+        /"$/,
+        `_${idx.indexKind === 'vector' ? '' : `${idx.indexKind}_`}hnsw"`,
+      );
+      await c.query(
+        `CREATE INDEX IF NOT EXISTS ${indexName} ON ${idx.table} USING hnsw (${idx.indexed('embedding')} ${ops}) WITH (m = 16, ef_construction = ${HNSW_EF_CONSTRUCTION})`,
+      );
     });
-    idx.count = Number((await query<{ n: string }>(pool, `SELECT count(*) AS n FROM ${idx.table} WHERE collection = $1`, [collection])).rows[0]!.n);
+    idx.count = Number(
+      (
+        await query<{ n: string }>(pool, `SELECT count(*) AS n FROM ${idx.table} WHERE collection = $1`, [
+          collection,
+        ])
+      ).rows[0]!.n,
+    );
     if (idx.count > 0) await idx.analyze();
     return idx;
   }
@@ -117,18 +152,23 @@ export class PgVectorIndex implements VectorIndex {
 
   async add(keys: number[], vectors: Float32Array[]): Promise<void> {
     if (keys.length === 0) return;
-    if (keys.length !== vectors.length) throw new QuiverError('INVALID_ARGUMENT', `${keys.length} keys but ${vectors.length} vectors`);
+    if (keys.length !== vectors.length)
+      throw new QuiverError('INVALID_ARGUMENT', `${keys.length} keys but ${vectors.length} vectors`);
     // A key given twice in one call: the last vector wins (one statement cannot update a row twice).
     const last = new Map<number, Float32Array>();
     keys.forEach((key, i) => {
       const v = vectors[i]!;
-      if (v.length !== this.dims) throw new QuiverError('DIMENSION_MISMATCH', `expected ${this.dims} dimensions, got ${v.length}`);
+      if (v.length !== this.dims)
+        throw new QuiverError('DIMENSION_MISMATCH', `expected ${this.dims} dimensions, got ${v.length}`);
       last.set(key, v);
     });
     keys = [...last.keys()];
     vectors = [...last.values()];
     await withTransaction(this.pool, async (c) => {
-      const before = await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.table} WHERE collection = $1 AND key = ANY($2::bigint[])`, [this.collection, keys]);
+      const before = await c.query<{ n: string }>(
+        `SELECT count(*) AS n FROM ${this.table} WHERE collection = $1 AND key = ANY($2::bigint[])`,
+        [this.collection, keys],
+      );
       await c.query(
         `INSERT INTO ${this.table} (collection, key, embedding) SELECT $1, k, e::vector FROM unnest($2::bigint[], $3::text[]) AS u(k, e)
          ON CONFLICT (collection, key) DO UPDATE SET embedding = excluded.embedding`,
@@ -161,7 +201,11 @@ export class PgVectorIndex implements VectorIndex {
 
   async remove(keys: number[]): Promise<void> {
     if (keys.length === 0) return;
-    const r = await query(this.pool, `DELETE FROM ${this.table} WHERE collection = $1 AND key = ANY($2::bigint[])`, [this.collection, keys]);
+    const r = await query(
+      this.pool,
+      `DELETE FROM ${this.table} WHERE collection = $1 AND key = ANY($2::bigint[])`,
+      [this.collection, keys],
+    );
     this.count -= r.rowCount ?? 0;
   }
 
@@ -175,11 +219,21 @@ export class PgVectorIndex implements VectorIndex {
     return Math.min(1000, Math.max(k * (this.indexKind === 'bit' ? 10 : 4), 100));
   }
 
-  private searchSql(p: Params, q: Float32Array, k: number, filterOpt: VectorSearchOptions['filter']): { sql: string; filtered: boolean } {
+  private searchSql(
+    p: Params,
+    q: Float32Array,
+    k: number,
+    filterOpt: VectorSearchOptions['filter'],
+  ): { sql: string; filtered: boolean } {
     const { op } = OPS[this.metric];
     const coll = p.add(this.collection);
     const vec = p.add(literal(q));
-    const { join, filter } = filterClause(filterOpt, 'v', p, (alias) => `${alias}.collection = v.collection AND ${alias}.key = div(v.key, ${MAX_CHUNKS_PER_DOC})`);
+    const { join, filter } = filterClause(
+      filterOpt,
+      'v',
+      p,
+      (alias) => `${alias}.collection = v.collection AND ${alias}.key = div(v.key, ${MAX_CHUNKS_PER_DOC})`,
+    );
     const filtered = filter !== '';
     if (this.indexKind === 'vector') {
       const sql = `SELECT v.key, v.embedding ${op} ${vec}::vector AS d FROM ${this.table} v ${join}
@@ -200,7 +254,8 @@ export class PgVectorIndex implements VectorIndex {
 
   async search(q: Float32Array, k: number, opts: VectorSearchOptions = {}): Promise<VectorHit[]> {
     if (k <= 0 || this.count === 0) return [];
-    if (q.length !== this.dims) throw new QuiverError('DIMENSION_MISMATCH', `expected ${this.dims} dimensions, got ${q.length}`);
+    if (q.length !== this.dims)
+      throw new QuiverError('DIMENSION_MISMATCH', `expected ${this.dims} dimensions, got ${q.length}`);
     const p = new Params();
     const requestedEf = opts.ef !== undefined && Number.isFinite(opts.ef) ? Math.round(opts.ef) : k * 4;
     let ef = Math.min(1000, Math.max(DEFAULT_EF_SEARCH, k, requestedEf));
@@ -214,7 +269,9 @@ export class PgVectorIndex implements VectorIndex {
       }
       const r = await c.query<{ key: string; d: number }>(sql, p.values);
       // relaxed_order may return slightly out of order: sort by the exact distance computed.
-      return r.rows.map((row) => this.toHit(row.key, Number(row.d))).sort((a, b) => b.score - a.score || a.key - b.key);
+      return r.rows
+        .map((row) => this.toHit(row.key, Number(row.d)))
+        .sort((a, b) => b.score - a.score || a.key - b.key);
     });
   }
 
