@@ -63,4 +63,17 @@ function makeClip(name) {
   execFileSync('/usr/bin/python3', [join(root, 'scripts', 'make_clip_onnx.py'), dir], { stdio: 'inherit' });
 }
 makeClip('tiny-clip');
+
+/** A cross-encoder-shaped model (random weights) for the reranking stage. */
+function makeCrossEncoder(name) {
+  const dir = join(fixtures, name);
+  if (existsSync(join(dir, 'onnx', 'model.onnx'))) return;
+  mkdirSync(dir, { recursive: true });
+  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt']) {
+    copyFileSync(join(shared, 'models', 'e5-small-v2', f), join(dir, f));
+  }
+  console.log(`prepare-tests: building ${name} (random weights)`);
+  execFileSync('/usr/bin/python3', [join(root, 'scripts', 'make_cross_encoder_onnx.py'), dir], { stdio: 'inherit' });
+}
+makeCrossEncoder('tiny-cross-encoder');
 makeModel('tiny-bert-q8', ['--layers', '2', '--hidden', '32', '--heads', '2', '--ffn', '64', '--q8']);

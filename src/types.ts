@@ -102,7 +102,8 @@ export interface SearchRequest {
   groupBy?: 'document' | 'chunk';
   /** Include stored text/title/metadata in hits (default true). */
   includeDocument?: boolean;
-  rerank?: boolean | { model?: string; topN?: number };
+  /** Rerank the top candidates: true = offline similarity reranker; model: 'cross-encoder:<folder>' or a /rerank URL. */
+  rerank?: boolean | { model?: string; topN?: number; /** share of the reranker in the final score (0–1) */ weight?: number };
   snippets?: boolean | { maxChars?: number; maxSentences?: number };
 }
 

@@ -31,6 +31,8 @@ export interface BeirEvalOptions {
   multifield?: boolean;
   /** Depth of the run (100 covers recall@100 and map@100). */
   depth?: number;
+  /** Rerank the top 100: true = offline similarity reranker, or a model name (see Collection.reranker). */
+  rerank?: boolean | string;
   onProgress?: (phase: 'ingest' | 'embed' | 'search', done: number, total?: number) => void;
 }
 
@@ -141,6 +143,7 @@ export async function runBeirEval(opts: BeirEvalOptions): Promise<BeirEvalResult
         k: depth,
         includeDocument: false,
         ...(opts.fusion ? { fusion: opts.fusion } : {}),
+        ...(opts.rerank ? { rerank: { topN: depth, ...(typeof opts.rerank === 'string' ? { model: opts.rerank } : {}) } } : {}),
       });
       const row: Record<string, number> = {};
       for (const h of res.hits) row[h.id] = h.score;

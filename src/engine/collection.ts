@@ -39,6 +39,8 @@ import { DocTable } from './doc-table.js';
 import { MIN_FIT_DOCS, VectorField } from './vector-field.js';
 import type { Embedder } from '../embed/embedder.js';
 import { SnippetSelector } from '../snippet/snippet.js';
+import type { Reranker } from '../rerank/reranker.js';
+import { SimilarityReranker } from '../rerank/similarity.js';
 
 export const LIMITS = {
   maxK: 1000,
@@ -452,8 +454,10 @@ export class Collection {
       }
     }
 
-    // Group: best passage per document wins.
-    const picked: typeof ranked = [];
+    // Group: best passage per document wins. Reranking looks at a deeper pool than k.
+    const rerankOpts = req.rerank ? (typeof req.rerank === 'object' ? req.rerank : {}) : undefined;
+    const poolSize = rerankOpts ? Math.max(k, rerankOpts.topN ?? 50) : k;
+    let picked: (typeof ranked[number] & { rerank?: number })[] = [];
     const seenDocs = new Set<number>();
     for (const r of ranked) {
       if (byDoc) {
@@ -462,8 +466,27 @@ export class Collection {
         seenDocs.add(dk);
       }
       picked.push(r);
-      if (picked.length >= k) break;
+      if (picked.length >= poolSize) break;
     }
+    if (rerankOpts && picked.length > 1) {
+      const reranker = await this.reranker(rerankOpts.model);
+      const texts = await this.passageTexts(picked.map((p) => p.key));
+      const scores = await reranker.rerank(query, picked.map((p) => ({ key: p.key, text: texts.get(p.key) ?? '' })));
+      // The reranker's view is mixed with the first stage's (both min-max normalised over the
+      // pool): an offline reranker adds evidence rather than replacing the retriever's.
+      const norm = (xs: number[]) => {
+        const lo = Math.min(...xs);
+        const hi = Math.max(...xs);
+        return xs.map((x) => (hi > lo ? (x - lo) / (hi - lo) : 0));
+      };
+      const first = norm(picked.map((p) => p.score));
+      const second = norm(scores);
+      const w = rerankOpts.weight ?? (rerankOpts.model ? 1 : 0.5);
+      picked = picked
+        .map((p, i) => ({ ...p, rerank: w * second[i]! + (1 - w) * first[i]! }))
+        .sort((a, b) => b.rerank - a.rerank || b.score - a.score || a.key - b.key);
+    }
+    picked = picked.slice(0, k);
 
     const include = req.includeDocument ?? true;
     const stored = include
@@ -475,7 +498,7 @@ export class Collection {
       const entry = this.docs.get(dk);
       const doc = stored.get(dk);
       if (!entry) continue; // deleted between retrieval and hydration
-      const hit: SearchHit = { id: entry.id, score: p.score, rank: i + 1 };
+      const hit: SearchHit = { id: entry.id, score: p.rerank ?? p.score, rank: i + 1 };
       if (entry.chunks > 1 || !byDoc) hit.chunk = chunkOf(p.key);
       if (doc) {
         if (doc.title !== undefined) hit.title = doc.title;
@@ -483,7 +506,11 @@ export class Collection {
         if (doc.metadata) hit.metadata = doc.metadata;
       }
       if (req.explain) {
-        hit.explain = { retrievers: p.retrievers, ...(lists.length > 1 ? { fused: p.score } : {}) };
+        hit.explain = {
+          retrievers: p.retrievers,
+          ...(lists.length > 1 ? { fused: p.score } : {}),
+          ...(p.rerank !== undefined ? { rerank: p.rerank } : {}),
+        };
       }
       if (req.snippets && doc) {
         const opts = typeof req.snippets === 'object' ? req.snippets : {};
@@ -538,6 +565,47 @@ export class Collection {
     return this.snippetSelector;
   }
 
+  private readonly rerankers = new Map<string, Promise<Reranker>>();
+  /**
+   * Rerankers by name: default = the offline similarity reranker (the collection's analyzer and
+   * BM25 idf); "cross-encoder:<folder>" = a local ONNX cross-encoder; "http(s)://…/rerank" = remote.
+   */
+  private reranker(model?: string): Promise<Reranker> {
+    const name = model ?? 'similarity';
+    let r = this.rerankers.get(name);
+    if (!r) {
+      r = (async (): Promise<Reranker> => {
+        if (name === 'similarity') {
+          const lex = this.lexical;
+          return new SimilarityReranker(this.analyzer, lex instanceof Bm25Index ? (t) => lex.idf(t) : () => 1);
+        }
+        if (name.startsWith('cross-encoder:')) {
+          const { CrossEncoderReranker } = await import('../rerank/cross-encoder.js');
+          return CrossEncoderReranker.load(name.slice('cross-encoder:'.length));
+        }
+        if (/^https?:\/\//.test(name)) {
+          const { RemoteReranker } = await import('../rerank/remote.js');
+          return new RemoteReranker({ url: name, ...(process.env.QUIVER_RERANK_KEY ? { apiKey: process.env.QUIVER_RERANK_KEY } : {}) });
+        }
+        throw new QuiverError('INVALID_ARGUMENT', `unknown reranker "${name}" (use similarity, cross-encoder:<folder> or an http(s) /rerank URL)`, {
+          location: { field: 'rerank.model' },
+        });
+      })();
+      this.rerankers.set(name, r);
+      r.catch(() => this.rerankers.delete(name));
+    }
+    return r;
+  }
+
+  /** Text of passages by key (title + chunk text), for reranking. */
+  private async passageTexts(keys: number[]): Promise<Map<number, string>> {
+    const docs = await this.store.getByKeys([...new Set(keys.map(docKeyOf))]);
+    const out = new Map<number, string>();
+    const want = new Set(keys);
+    for (const d of docs) for (const p of this.passagesOf(d)) if (want.has(p.key)) out.set(p.key, p.title ? `${p.title} ${p.text}` : p.text);
+    return out;
+  }
+
   /** Passage text for a hit (chunk-level results, snippets). */
   async passage(id: string, chunk = 0): Promise<Passage | undefined> {
     const [doc] = await this.store.get([id]);
@@ -548,6 +616,7 @@ export class Collection {
   async close(): Promise<void> {
     if (this.closed) return;
     await this.serial(() => this.persistNow());
+    for (const r of this.rerankers.values()) await (await r.catch(() => undefined))?.close?.();
     this.closed = true;
     await this.store.close();
   }

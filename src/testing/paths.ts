@@ -11,6 +11,7 @@ export const E5_TOKENIZER_DIR = join(SHARED, 'models', 'e5-small-v2');
 export const TINY_BERT = join(REPO_ROOT, '.cache', 'fixtures', 'tiny-bert');
 export const TINY_BERT_Q8 = join(REPO_ROOT, '.cache', 'fixtures', 'tiny-bert-q8');
 export const TINY_CLIP = join(REPO_ROOT, '.cache', 'fixtures', 'tiny-clip');
+export const TINY_CROSS_ENCODER = join(REPO_ROOT, '.cache', 'fixtures', 'tiny-cross-encoder');
 
 /** A temporary directory removed by the returned cleanup. */
 export function tempDir(prefix = 'quiver-test-'): { dir: string; cleanup: () => void } {

@@ -176,15 +176,17 @@ export function registerCollectionCommands(program: Command): void {
     .option('--task <instruction>', 'task instruction for instruct models')
     .option('--chunks', 'one result per chunk instead of per document')
     .option('--snippets', 'query-aware snippets (1–3 best sentences) instead of the start of the text')
+    .option('--rerank [model]', 'rerank the top 50 (default: offline similarity reranker; cross-encoder:<folder>; or a /rerank URL)')
     .option('--explain', 'show each retriever’s rank and score (and BM25 term contributions)')
     .option('--json', 'print the response as JSON')
-    .action(async (name: string, words: string[], o: StoreOptions & { mode?: SearchMode; k: number; filter?: string; fusion?: string; weights?: string; task?: string; chunks?: boolean; snippets?: boolean; explain?: boolean; json?: boolean }) => {
+    .action(async (name: string, words: string[], o: StoreOptions & { mode?: SearchMode; k: number; filter?: string; fusion?: string; weights?: string; task?: string; chunks?: boolean; snippets?: boolean; rerank?: boolean | string; explain?: boolean; json?: boolean }) => {
       const req: SearchRequest = { query: words.join(' '), k: o.k };
       if (o.mode) req.mode = o.mode;
       if (o.filter) req.filter = parseFilterArg(o.filter);
       if (o.task) req.task = o.task;
       if (o.chunks) req.groupBy = 'chunk';
       if (o.snippets) req.snippets = true;
+      if (o.rerank) req.rerank = typeof o.rerank === 'string' ? { model: o.rerank } : true;
       if (o.explain) req.explain = true;
       if (o.fusion || o.weights) req.fusion = { ...(o.fusion ? { method: o.fusion as FusionOptions['method'] } : {}), ...(o.weights ? { weights: parseWeights(o.weights) } : {}) };
       await withQuiver(o, async (q) => {
@@ -204,7 +206,7 @@ export function registerCollectionCommands(program: Command): void {
         if (o.explain) {
           for (const h of res.hits) {
             const parts = Object.entries(h.explain?.retrievers ?? {}).map(([n, r]) => `${n}: rank ${r.rank} score ${r.score.toFixed(4)}`);
-            process.stdout.write(`  ${h.rank}. ${h.id}  ${parts.join('  |  ')}${h.explain?.fused !== undefined ? `  → fused ${h.explain.fused.toFixed(4)}` : ''}\n`);
+            process.stdout.write(`  ${h.rank}. ${h.id}  ${parts.join('  |  ')}${h.explain?.fused !== undefined ? `  → fused ${h.explain.fused.toFixed(4)}` : ''}${h.explain?.rerank !== undefined ? `  → rerank ${h.explain.rerank.toFixed(4)}` : ''}\n`);
             const terms = h.explain?.retrievers['lexical']?.terms;
             if (terms) process.stdout.write(`     terms: ${Object.entries(terms).map(([t, s]) => `${t}=${s.toFixed(3)}`).join(' ')}\n`);
           }

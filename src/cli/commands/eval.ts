@@ -41,9 +41,10 @@ export function registerEvalCommands(program: Command): void {
     .option('--k1 <k1>', 'BM25 k1', parseFloatOption('--k1'))
     .option('--b <b>', 'BM25 b', parseFloatOption('--b'))
     .option('--multifield', 'score title and text as separate BM25 fields (Pyserini multifield)')
+    .option('--rerank [model]', 'rerank the top 100 (default: the offline similarity reranker; or cross-encoder:<folder>, or a /rerank URL)')
     .option('--run <file>', 'where to write the TREC run file (default: <data>/runs/<dataset>-<split>-<mode>.trec)')
     .option('--json', 'print one JSON object with the metrics')
-    .action(async (dataset: string, o: StoreOptions & { mode: SearchMode; model?: string; modelDir?: string; split: string; fusion?: string; weights?: string; rrfK?: number; normalization?: string; k1?: number; b?: number; multifield?: boolean; run?: string; json?: boolean }) => {
+    .action(async (dataset: string, o: StoreOptions & { mode: SearchMode; model?: string; modelDir?: string; split: string; fusion?: string; weights?: string; rrfK?: number; normalization?: string; k1?: number; b?: number; multifield?: boolean; run?: string; json?: boolean; rerank?: boolean | string }) => {
       const fusion: FusionOptions | undefined =
         o.fusion || o.weights || o.rrfK || o.normalization
           ? {
@@ -66,6 +67,7 @@ export function registerEvalCommands(program: Command): void {
         ...(o.k1 !== undefined ? { k1: o.k1 } : {}),
         ...(o.b !== undefined ? { b: o.b } : {}),
         ...(o.multifield ? { multifield: true } : {}),
+        ...(o.rerank ? { rerank: o.rerank } : {}),
         onProgress: (p, done, total) => {
           if (p !== phase) {
             phase = p;
