@@ -166,7 +166,8 @@ for (const size of sizes) {
     const qStart = performance.now();
     outer: for (let r = 0; r < rounds; r++) {
       for (const q of queries) {
-        if (r > 0 && performance.now() - qStart > budgetMs) break outer;
+        // The first pass over the original corpus always completes (it gives nDCG@10).
+        if ((r > 0 || size !== base.length) && performance.now() - qStart > budgetMs) break outer;
         const s = performance.now();
         const hits = await e.search(q.text);
         lat.push(performance.now() - s);
