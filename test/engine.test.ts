@@ -165,3 +165,27 @@ describe('engine: dense and hybrid with static vectors', () => {
     assert.deepEqual(f.hits.map((h) => h.id), ['sqlite']);
   });
 });
+
+describe('engine: transformer embeddings are cached in the data directory', () => {
+  const t = tempDir();
+  after(() => t.cleanup());
+  it('re-indexing the same texts computes nothing new', async () => {
+    const { TINY_BERT } = await import('../src/testing/paths.js');
+    const q = await Quiver.open({ data: t.dir });
+    try {
+      const c = await q.createCollection('e5', { vectors: [vectorField('intfloat/e5-small-v2', 'dense', { modelDir: TINY_BERT })] });
+      await c.upsert(DOCS);
+      const emb = c.vectorFields[0]!.embedder as unknown as { cacheStats(): { hits: number; misses: number } };
+      const before = emb.cacheStats();
+      assert.equal(before.misses, DOCS.length, 'first indexing computes every passage');
+      await c.upsert(DOCS.map((d) => ({ ...d, metadata: { ...d.metadata, touched: true } })));
+      const afterStats = emb.cacheStats();
+      assert.equal(afterStats.misses, before.misses, 'same texts: no new computation');
+      assert.ok(afterStats.hits >= DOCS.length);
+      const res = await c.search({ query: 'fish in rivers', mode: 'dense', k: 2 });
+      assert.equal(res.hits.length, 2);
+    } finally {
+      await q.close();
+    }
+  });
+});

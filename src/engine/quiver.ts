@@ -4,10 +4,11 @@
  * embedding models and the evaluation-run log.
  */
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Embedder } from '../embed/embedder.js';
 import { isFittable } from '../embed/embedder.js';
 import { createEmbedder } from '../embed/index.js';
+import { withCache } from '../embed/cache.js';
 import { QuiverError } from '../errors.js';
 import { EvalRunLog } from '../eval/runs.js';
 import type { StorageBackend } from '../store/store.js';
@@ -120,7 +121,12 @@ export class Quiver {
     const id = `${model}\u0000${opts.modelDir ?? ''}`;
     let e = this.embedders.get(id);
     if (!e) {
-      e = createEmbedder(model, opts);
+      // Model embeddings are cached by (fingerprint, exact input) in the data directory, so
+      // re-indexing and re-evaluating never recompute; corpus-fitted static vectors are cheap
+      // and change with every fit, so they are not cached.
+      e = createEmbedder(model, opts).then((emb) =>
+        isFittable(emb) || model.startsWith('static:') ? emb : withCache(emb, join(this.dataDir, 'embed-cache.sqlite')),
+      );
       this.embedders.set(id, e);
       e.catch(() => this.embedders.delete(id));
     }
