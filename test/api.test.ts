@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import OpenAI from 'openai';
 import { getModelSpec } from '../src/embed/registry.js';
 import { RemoteEmbedder } from '../src/embed/remote/remote-embedder.js';
+import { runEmbedderConformance } from '../src/embed/embedder.conformance.js';
 import { Quiver } from '../src/engine/quiver.js';
 import { createServer } from '../src/serve/server.js';
 import { tempDir } from '../src/testing/paths.js';
@@ -216,4 +217,21 @@ describe('HTTP API', () => {
     const ref = await local.embed(texts, { role: 'document' });
     vecs.forEach((v, i) => assert.ok(v.every((x, j) => Math.abs(x - ref[i]![j]!) < 1e-6), `text ${i} agrees`));
   });
+});
+
+// The remote embedding provider's conformance suite, run against Quiver's own /v1/embeddings.
+runEmbedderConformance('remote provider → Quiver /v1/embeddings (static:glove-100)', async () => {
+  const t = tempDir();
+  const quiver = await Quiver.open({ data: t.dir });
+  const app = await createServer({ quiver, apiKeys: [{ key: READER, scopes: ['read'] }] });
+  const base = await app.listen({ port: 0, host: '127.0.0.1' });
+  const embedder = new RemoteEmbedder(getModelSpec('static:glove-100'), { baseUrl: base, apiKey: READER, batchSize: 4, concurrency: 2 });
+  return {
+    embedder,
+    cleanup: async () => {
+      await app.close();
+      await quiver.close();
+      t.cleanup();
+    },
+  };
 });
