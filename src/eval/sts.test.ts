@@ -16,7 +16,7 @@ describe('STS', () => {
     assert.deepEqual(ranks([10, 20, 20, 30]), [1, 2.5, 2.5, 4]);
     // x ranks [1,2,3,4], y ranks [1,2.5,2.5,4]: Pearson of those.
     close(spearman([1, 2, 3, 4], [5, 7, 7, 9]), pearson([1, 2, 3, 4], [1, 2.5, 2.5, 4]));
-    close(spearman([1, 2, 3], [1, 4, 9]), 1, );
+    close(spearman([1, 2, 3], [1, 4, 9]), 1);
   });
 
   it('reads every STS layout and names the line of a malformed record', async () => {
@@ -26,9 +26,15 @@ describe('STS', () => {
       writeFileSync(join(t.dir, 'stsb-xx-test.csv'), 'sentence1,sentence2,score\n"a, quoted",b,3.0\n');
       writeFileSync(join(t.dir, 'sts-test.csv'), 'g\tf\t2012\t1\t4.2\tone\ttwo\n');
       const files = await loadSts(t.dir);
-      assert.deepEqual(files.map((f) => f.pairs.length), [1, 1, 1].slice(0, files.length));
+      assert.deepEqual(
+        files.map((f) => f.pairs.length),
+        [1, 1, 1].slice(0, files.length),
+      );
       assert.deepEqual(parseCsvLine('"a ""x"", y",b,1'), ['a "x", y', 'b', '1']);
-      writeFileSync(join(t.dir, 'bad.jsonl'), '{"sentence1":"a","sentence2":"b","score":1}\n{"sentence1":"a"}\n');
+      writeFileSync(
+        join(t.dir, 'bad.jsonl'),
+        '{"sentence1":"a","sentence2":"b","score":1}\n{"sentence1":"a"}\n',
+      );
       await assert.rejects(loadSts(join(t.dir, 'bad.jsonl')), (e: QuiverError) => e.location.line === 2);
     } finally {
       t.cleanup();
@@ -41,6 +47,6 @@ describe('STS', () => {
     await e.fit(file!.pairs.flatMap((p) => [p.a, p.b]));
     const r = await evaluateSts(file!.pairs, e);
     assert.equal(r.pairs, 1379);
-    assert.ok(r.spearman > 0.6 && r.spearman < 0.66, `spearman ${r.spearman} (measured 0.6288)`);
+    assert.ok(r.spearman > 0.63 && r.spearman < 0.7, `spearman ${r.spearman} (measured 0.6657)`);
   });
 });

@@ -46,7 +46,8 @@ export function parseCsvLine(line: string): string[] {
 function parseFile(file: string, text: string): StsPair[] {
   const pairs: StsPair[] = [];
   const lines = text.split('\n');
-  const bad = (line: number, why: string) => new QuiverError('INVALID_ARGUMENT', why, { location: { file, line } });
+  const bad = (line: number, why: string) =>
+    new QuiverError('INVALID_ARGUMENT', why, { location: { file, line } });
   lines.forEach((raw, i) => {
     const line = raw.replace(/\r$/, '');
     if (!line.trim()) return;
@@ -56,7 +57,9 @@ function parseFile(file: string, text: string): StsPair[] {
       try {
         o = JSON.parse(line) as typeof o;
       } catch (e) {
-        throw new QuiverError('INVALID_JSON', `invalid JSON: ${(e as Error).message}`, { location: { file, line: n } });
+        throw new QuiverError('INVALID_JSON', `invalid JSON: ${(e as Error).message}`, {
+          location: { file, line: n },
+        });
       }
       const score = Number(o.score ?? o.relatedness_score);
       if (typeof o.sentence1 !== 'string' || typeof o.sentence2 !== 'string' || !Number.isFinite(score)) {
@@ -66,7 +69,8 @@ function parseFile(file: string, text: string): StsPair[] {
     } else if (line.includes('\t')) {
       // STSBenchmark sts-test.csv: genre, file, year, id, score, sentence1, sentence2
       const f = line.split('\t');
-      if (f.length < 7 || !Number.isFinite(Number(f[4]))) throw bad(n, 'expected 7 tab-separated fields with the score in the 5th');
+      if (f.length < 7 || !Number.isFinite(Number(f[4])))
+        throw bad(n, 'expected 7 tab-separated fields with the score in the 5th');
       pairs.push({ a: f[5]!, b: f[6]!, score: Number(f[4]) });
     } else {
       const f = parseCsvLine(line);
@@ -90,16 +94,22 @@ export async function loadSts(path: string): Promise<StsFile[]> {
   if (info.isFile()) return [{ file: path, pairs: parseFile(path, await readFile(path, 'utf8')) }];
   const out: StsFile[] = [];
   const walk = async (dir: string) => {
-    for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
       const p = join(dir, e.name);
       if (e.isDirectory()) await walk(p);
-      else if (STS_FILE.test(e.name) && !(e.name === 'sts-test.csv' && out.some((f) => basename(f.file) === 'test.jsonl'))) {
+      else if (
+        STS_FILE.test(e.name) &&
+        !(e.name === 'sts-test.csv' && out.some((f) => basename(f.file) === 'test.jsonl'))
+      ) {
         out.push({ file: p, pairs: parseFile(p, await readFile(p, 'utf8')) });
       }
     }
   };
   await walk(path);
-  if (out.length === 0) throw new QuiverError('FILE_NOT_FOUND', `no STS files in ${path}`, { location: { file: path } });
+  if (out.length === 0)
+    throw new QuiverError('FILE_NOT_FOUND', `no STS files in ${path}`, { location: { file: path } });
   return out;
 }
 
@@ -122,7 +132,7 @@ export function pearson(x: number[], y: number[]): number {
 export function ranks(x: number[]): number[] {
   const idx = x.map((_, i) => i).sort((a, b) => x[a]! - x[b]!);
   const r = new Array<number>(x.length);
-  for (let i = 0; i < idx.length; ) {
+  for (let i = 0; i < idx.length;) {
     let j = i;
     while (j + 1 < idx.length && x[idx[j + 1]!] === x[idx[i]!]) j++;
     const avg = (i + j) / 2 + 1;
@@ -145,8 +155,14 @@ export async function evaluateSts(
   const cos: number[] = [];
   for (let i = 0; i < pairs.length; i += bs) {
     const batch = pairs.slice(i, i + bs);
-    const a = await embedder.embed(batch.map((p) => p.a), { role: 'symmetric' });
-    const b = await embedder.embed(batch.map((p) => p.b), { role: 'symmetric' });
+    const a = await embedder.embed(
+      batch.map((p) => p.a),
+      { role: 'symmetric' },
+    );
+    const b = await embedder.embed(
+      batch.map((p) => p.b),
+      { role: 'symmetric' },
+    );
     for (let j = 0; j < batch.length; j++) {
       let dot = 0;
       let na = 0;

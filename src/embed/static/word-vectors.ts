@@ -5,7 +5,15 @@
  * tables are shared process-wide.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +46,15 @@ function writeBinary(path: string, words: string[], dims: number, data: Float32A
   head.writeUInt32LE(words.length, 4);
   head.writeUInt32LE(vocab.length, 8);
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, Buffer.concat([Buffer.from(MAGIC), head, vocab, Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
+  writeFileSync(
+    tmp,
+    Buffer.concat([
+      Buffer.from(MAGIC),
+      head,
+      vocab,
+      Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+    ]),
+  );
   renameSync(tmp, path);
 }
 
@@ -50,7 +66,10 @@ function readBinary(path: string, id: string): WordVectors | undefined {
   const n = buf.readUInt32LE(at + 4);
   const vlen = buf.readUInt32LE(at + 8);
   at += 12;
-  const words = buf.subarray(at, at + vlen).toString('utf8').split('\n');
+  const words = buf
+    .subarray(at, at + vlen)
+    .toString('utf8')
+    .split('\n');
   at += vlen;
   if (words.length !== n || buf.length - at !== n * dims * 4) return undefined;
   const data = new Float32Array(n * dims);
@@ -97,7 +116,8 @@ async function loadWink(): Promise<WordVectors> {
 
 /** GloVe `.txt` (word v1 … vd) or fastText `.vec` (a "count dims" header line first). */
 async function loadTextFile(path: string): Promise<WordVectors> {
-  if (!existsSync(path)) throw new QuiverError('FILE_NOT_FOUND', `no word-vector file ${path}`, { location: { file: path } });
+  if (!existsSync(path))
+    throw new QuiverError('FILE_NOT_FOUND', `no word-vector file ${path}`, { location: { file: path } });
   const { size, mtimeMs } = statSync(path);
   const hash = createHash('sha256').update(`${path}:${size}:${mtimeMs}`).digest('hex').slice(0, 16);
   const id = `file:${hash}`;
@@ -117,12 +137,15 @@ async function loadTextFile(path: string): Promise<WordVectors> {
     const vec = parts.slice(1).map(Number);
     if (dims === 0) dims = vec.length;
     if (vec.length !== dims || vec.some((x) => !Number.isFinite(x))) {
-      throw new QuiverError('INVALID_ARGUMENT', `expected a word and ${dims} numbers`, { location: { file: path, line } });
+      throw new QuiverError('INVALID_ARGUMENT', `expected a word and ${dims} numbers`, {
+        location: { file: path, line },
+      });
     }
     words.push(parts[0]!);
     rows.push(Float32Array.from(vec));
   }
-  if (dims === 0) throw new QuiverError('INVALID_ARGUMENT', 'no vectors in the file', { location: { file: path } });
+  if (dims === 0)
+    throw new QuiverError('INVALID_ARGUMENT', 'no vectors in the file', { location: { file: path } });
   const data = new Float32Array(words.length * dims);
   rows.forEach((r, i) => data.set(r, i * dims));
   try {
