@@ -26,8 +26,39 @@ interface SnowballFactory {
 
 /** Lucene's EnglishAnalyzer.ENGLISH_STOP_WORDS_SET. */
 export const LUCENE_ENGLISH_STOPWORDS: readonly string[] = [
-  'a', 'an', 'and', 'are', 'as', 'at', 'be', 'but', 'by', 'for', 'if', 'in', 'into', 'is', 'it', 'no', 'not', 'of',
-  'on', 'or', 'such', 'that', 'the', 'their', 'then', 'there', 'these', 'they', 'this', 'to', 'was', 'will', 'with',
+  'a',
+  'an',
+  'and',
+  'are',
+  'as',
+  'at',
+  'be',
+  'but',
+  'by',
+  'for',
+  'if',
+  'in',
+  'into',
+  'is',
+  'it',
+  'no',
+  'not',
+  'of',
+  'on',
+  'or',
+  'such',
+  'that',
+  'the',
+  'their',
+  'then',
+  'there',
+  'these',
+  'they',
+  'this',
+  'to',
+  'was',
+  'will',
+  'with',
 ];
 
 /** ISO 639-1 code → Snowball algorithm name. */
@@ -150,6 +181,14 @@ class LanguageAnalyzer implements Analyzer {
   }
 }
 
+/**
+ * Text whose analysis differs whenever an analyzer's behaviour does (language, stopwords,
+ * stemming, tokenization across scripts). Persisted indexes store analyze(ANALYZER_PROBE) and
+ * refuse to load under an analyzer that answers differently.
+ */
+export const ANALYZER_PROBE =
+  "The runners' Häuser, les chats et los perros corriendo: e.g. IL-6 1.5 我爱自然语言处理 東京は日本の首都です ภาษาไทย бегущими";
+
 export function createAnalyzer(config: AnalyzerConfig): Analyzer {
   const language = (config.language || 'en').toLowerCase();
   if (!/^[a-z]{2,3}(-[a-z0-9]+)?$|^none$/.test(language)) {
@@ -159,9 +198,8 @@ export function createAnalyzer(config: AnalyzerConfig): Analyzer {
   }
   const base = language.split('-')[0]!;
   const hasStemmer = STEMMED_LANGUAGES.includes(base);
-  return new LanguageAnalyzer(
-    base,
-    config.stopwords ?? (base !== 'none'),
-    (config.stemming ?? true) && hasStemmer,
-  );
+  // Stopwords are on by default only where the language is fully supported (stemmer + curated
+  // list); elsewhere the default is segmentation + case folding, and `stopwords: true` opts in to
+  // the stopwords-iso list.
+  return new LanguageAnalyzer(base, config.stopwords ?? hasStemmer, (config.stemming ?? true) && hasStemmer);
 }

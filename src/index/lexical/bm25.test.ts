@@ -14,7 +14,16 @@ runLexicalConformance('in-memory BM25', async () => ({
   cleanup: async () => undefined,
 }));
 
-const P = (key: number, text: string, title = ''): Passage => ({ key, docKey: key, docId: String(key), chunk: 0, title, text, start: 0, end: text.length });
+const P = (key: number, text: string, title = ''): Passage => ({
+  key,
+  docKey: key,
+  docId: String(key),
+  chunk: 0,
+  title,
+  text,
+  start: 0,
+  end: text.length,
+});
 
 describe('BM25 scoring', () => {
   it('matches a hand computation of Lucene BM25 (with one-byte norms)', async () => {
@@ -52,7 +61,9 @@ describe('BM25 scoring', () => {
 
 describe('BM25 snapshots', () => {
   const opts = { analyzer: createAnalyzer({ language: 'en' }), k1: 0.9, b: 0.4 };
-  const docs = Array.from({ length: 300 }, (_, i) => P(i * 65536, `document ${i} about ${i % 2 ? 'otters' : 'bees'} and topic${i}`));
+  const docs = Array.from({ length: 300 }, (_, i) =>
+    P(i * 65536, `document ${i} about ${i % 2 ? 'otters' : 'bees'} and topic${i}`),
+  );
 
   it('round-trips: a loaded snapshot answers exactly like the original', async () => {
     const t = tempDir();
@@ -65,7 +76,8 @@ describe('BM25 snapshots', () => {
       const { index, watermark } = await Bm25Index.load(path, opts);
       assert.equal(watermark, 42);
       assert.equal(index.size(), 298);
-      for (const q of ['otters', 'bees topic7', 'document 1']) assert.deepEqual(await index.search(q, 10), await idx.search(q, 10));
+      for (const q of ['otters', 'bees topic7', 'document 1'])
+        assert.deepEqual(await index.search(q, 10), await idx.search(q, 10));
     } finally {
       t.cleanup();
     }
@@ -77,7 +89,11 @@ describe('BM25 snapshots', () => {
       const idx = new Bm25Index(opts);
       await idx.add(docs);
       const path = join(t.dir, 'bm25.idx');
-      const corrupt = async (why: RegExp) => assert.rejects(Bm25Index.load(path, opts), (e: QuiverError) => e.code === 'INDEX_CORRUPT' && why.test(e.message));
+      const corrupt = async (why: RegExp) =>
+        assert.rejects(
+          Bm25Index.load(path, opts),
+          (e: QuiverError) => e.code === 'INDEX_CORRUPT' && why.test(e.message),
+        );
       await idx.save(path, { watermark: 1 });
       truncateSync(path, statSync(path).size - 10);
       await corrupt(/truncated/);
@@ -89,7 +105,16 @@ describe('BM25 snapshots', () => {
       writeFileSync(path, 'not an index');
       await corrupt(/magic/);
       await idx.save(path, { watermark: 1 });
-      await assert.rejects(Bm25Index.load(path, { ...opts, k1: 1.2 }), (e: QuiverError) => e.code === 'INDEX_CORRUPT');
+      await assert.rejects(
+        Bm25Index.load(path, { ...opts, k1: 1.2 }),
+        (e: QuiverError) => e.code === 'INDEX_CORRUPT',
+      );
+      const unstemmed = createAnalyzer({ language: 'en', stemming: false });
+      await assert.rejects(
+        Bm25Index.load(path, { ...opts, analyzer: unstemmed }),
+        (e: QuiverError) => e.code === 'INDEX_CORRUPT',
+        'analyzer behaviour changed',
+      );
       rmSync(path);
       await assert.rejects(Bm25Index.load(path, opts), /ENOENT/);
     } finally {

@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import { open, readFile, rename } from 'node:fs/promises';
 import type { Analyzer } from '../../analyze/analyzer.js';
+import { ANALYZER_PROBE } from '../../analyze/index.js';
 import { QuiverError } from '../../errors.js';
 import type { Passage } from '../../types.js';
 import type { LexicalIndex, LexicalSearchOptions, ScoredKey } from './lexical-index.js';
@@ -136,7 +137,10 @@ export class Bm25Index implements LexicalIndex {
     this.b = opts.b;
     this.weights = opts.fields;
     this.fields = new Map(
-      (opts.fields ? (['title', 'text'] as FieldName[]) : (['all'] as FieldName[])).map((f) => [f, new FieldIndex()]),
+      (opts.fields ? (['title', 'text'] as FieldName[]) : (['all'] as FieldName[])).map((f) => [
+        f,
+        new FieldIndex(),
+      ]),
     );
   }
 
@@ -468,6 +472,7 @@ export class Bm25Index implements LexicalIndex {
         fields: fieldNames,
         weights: this.weights ?? null,
         language: this.analyzer.language,
+        analyzerProbe: this.analyzer.analyze(ANALYZER_PROBE),
         docs: live.length,
         payloadBytes: payload.length,
         sha256: createHash('sha256').update(payload).digest('hex'),
@@ -488,7 +493,8 @@ export class Bm25Index implements LexicalIndex {
   static async load(path: string, opts: Bm25Options): Promise<{ index: Bm25Index; watermark: number }> {
     const buf = await readFile(path);
     const corrupt = (why: string) => new QuiverError('INDEX_CORRUPT', `BM25 snapshot ${path}: ${why}`);
-    if (buf.length < MAGIC.length + 4 || buf.subarray(0, MAGIC.length).toString() !== MAGIC) throw corrupt('bad magic');
+    if (buf.length < MAGIC.length + 4 || buf.subarray(0, MAGIC.length).toString() !== MAGIC)
+      throw corrupt('bad magic');
     const hlen = buf.readUInt32LE(MAGIC.length);
     const hstart = MAGIC.length + 4;
     if (hstart + hlen > buf.length) throw corrupt('truncated header');
@@ -500,6 +506,7 @@ export class Bm25Index implements LexicalIndex {
       fields: FieldName[];
       weights: { title: number; text: number } | null;
       language: string;
+      analyzerProbe?: string[];
       docs: number;
       payloadBytes: number;
       sha256: string;
@@ -512,12 +519,14 @@ export class Bm25Index implements LexicalIndex {
     const payload = buf.subarray(hstart + hlen);
     if (header.version !== FORMAT_VERSION) throw corrupt(`format version ${header.version}`);
     if (payload.length !== header.payloadBytes) throw corrupt('truncated payload');
-    if (createHash('sha256').update(payload).digest('hex') !== header.sha256) throw corrupt('checksum mismatch');
+    if (createHash('sha256').update(payload).digest('hex') !== header.sha256)
+      throw corrupt('checksum mismatch');
     const expectedFields = opts.fields ? ['title', 'text'] : ['all'];
     if (
       header.k1 !== opts.k1 ||
       header.b !== opts.b ||
       header.language !== opts.analyzer.language ||
+      JSON.stringify(header.analyzerProbe) !== JSON.stringify(opts.analyzer.analyze(ANALYZER_PROBE)) ||
       JSON.stringify(header.fields) !== JSON.stringify(expectedFields) ||
       JSON.stringify(header.weights) !== JSON.stringify(opts.fields ?? null)
     ) {
@@ -538,7 +547,13 @@ export class Bm25Index implements LexicalIndex {
     const keys = new Float64Array(n);
     for (let i = 0; i < n; i++) keys[i] = payload.readDoubleLE(at + i * 8);
     at += n * 8;
-    const perField: { name: FieldName; norms: Uint8Array; lens: Uint32Array; terms: Int32Array; tfs: Int32Array }[] = [];
+    const perField: {
+      name: FieldName;
+      norms: Uint8Array;
+      lens: Uint32Array;
+      terms: Int32Array;
+      tfs: Int32Array;
+    }[] = [];
     for (const name of header.fields) {
       const norms = new Uint8Array(payload.subarray(at, at + n));
       at += n;
@@ -567,7 +582,12 @@ export class Bm25Index implements LexicalIndex {
           const len = f.lens[i]!;
           const start = offsets[fi]!;
           offsets[fi] = start + len;
-          return { name: f.name, terms: f.terms.slice(start, start + len), tfs: f.tfs.slice(start, start + len), norm: f.norms[i]! };
+          return {
+            name: f.name,
+            terms: f.terms.slice(start, start + len),
+            tfs: f.tfs.slice(start, start + len),
+            norm: f.norms[i]!,
+          };
         }),
       );
     }
