@@ -48,8 +48,8 @@ export interface StaticOptions extends Partial<StaticSettings> {
 export const DEFAULT_STATIC_SETTINGS: StaticSettings = {
   weighting: 'idf',
   a: 1e-3,
-  components: 3,
-  center: false,
+  components: 5,
+  center: true,
   oov: 'hash',
   oovScale: 1,
   tf: 'linear',
@@ -82,6 +82,11 @@ const PRIOR_MASS = 100;
 /** OOV words seen once in the corpus are not stored: their weight is that of an unseen word. */
 const MIN_OOV_COUNT_STORED = 2;
 const OOV_CACHE_LIMIT = 200_000;
+/**
+ * Directions estimated from a handful of texts are their topics, not a common component: centre
+ * and remove components only with enough texts (one component per this many).
+ */
+const TEXTS_PER_COMPONENT = 50;
 
 export class StaticEmbedder implements FittableEmbedder {
   readonly maxTokens = MAX_WORDS;
@@ -334,14 +339,15 @@ export class StaticEmbedder implements FittableEmbedder {
     });
     const embs = sample.map((t) => this.raw(t)).filter((v) => v.some((x) => x !== 0));
     const mean = new Array<number>(d).fill(0);
-    if (this.settings.center && embs.length > 0) {
+    const components = Math.min(this.settings.components, Math.floor(embs.length / TEXTS_PER_COMPONENT));
+    if (this.settings.center && embs.length >= TEXTS_PER_COMPONENT) {
       for (const v of embs) for (let i = 0; i < d; i++) mean[i]! += v[i]!;
       for (let i = 0; i < d; i++) mean[i]! /= embs.length;
     }
     const pcs = principalComponents(
       embs.map((v) => v.map((x, i) => x - mean[i]!)),
       d,
-      this.settings.components,
+      components,
     );
     // Rounded so the stored state is compact; the same rounded values are used from now on.
     const round = (x: number) => Math.round(x * 1e7) / 1e7;

@@ -148,16 +148,32 @@ describe('static embedder', () => {
     assert.equal(f.fingerprint, before);
   });
 
-  it('exports a compact state: only words that occur', async () => {
+  it('exports a compact state: only words that occur; components only with enough texts', async () => {
     const e = await createStaticEmbedder('static:glove-100');
     await e.fit(CORPUS);
-    const s = e.exportState() as { words: string[]; docs: number; pcs: number[][] };
+    const s = e.exportState() as { words: string[]; docs: number; pcs: number[][]; mean: number[] };
     assert.equal(s.docs, CORPUS.length);
     assert.ok(s.words.includes('otters') && s.words.includes('rivers'));
-    assert.ok(!s.words.includes('the') || CORPUS.some((t) => t.split(' ').includes('the')));
+    assert.ok(!s.words.includes('zebra'));
     assert.ok(s.words.length < 60, `${s.words.length} words stored`);
-    assert.equal(s.pcs.length, 3);
-    assert.ok(JSON.stringify(s).length < 12_000);
+    assert.equal(s.pcs.length, 0, 'seven texts are too few to estimate common components');
+    assert.ok(s.mean.every((x) => x === 0));
+    assert.ok(JSON.stringify(s).length < 5_000);
+
+    // 7 × 7 × 7 = 343 texts: enough for the default five components (one per 50 texts).
+    const subjects = ['otters', 'bees', 'engineers', 'doctors', 'farmers', 'children', 'birds'];
+    const verbs = ['watch', 'avoid', 'study', 'like', 'find', 'carry', 'build'];
+    const objects = ['rivers', 'flowers', 'bridges', 'hospitals', 'fields', 'toys', 'nests'];
+    const big = subjects.flatMap((a) =>
+      verbs.flatMap((v) => objects.map((o) => `the ${a} ${v} ${o} every day`)),
+    );
+    await e.fit(big);
+    const t = e.exportState() as { pcs: number[][]; mean: number[] };
+    assert.equal(t.pcs.length, 5);
+    assert.ok(t.mean.some((x) => x !== 0));
+    for (const [i, p] of t.pcs.entries()) {
+      assert.ok(Math.abs(Math.hypot(...p) - 1) < 1e-5, `component ${i} is a unit vector`);
+    }
   });
 
   it('embeds the empty string and unknown-only text as finite unit vectors', async () => {
