@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createStaticEmbedder } from '../embed/static/index.js';
@@ -17,28 +17,101 @@ describe('STS', () => {
     // x ranks [1,2,3,4], y ranks [1,2.5,2.5,4]: Pearson of those.
     close(spearman([1, 2, 3, 4], [5, 7, 7, 9]), pearson([1, 2, 3, 4], [1, 2.5, 2.5, 4]));
     close(spearman([1, 2, 3], [1, 4, 9]), 1);
+    // Hand-computed: no ties, Σd² = 4 → 1 − 6·4/(5·24) = 0.8.
+    close(spearman([1, 2, 3, 4, 5], [2, 1, 4, 3, 5]), 0.8);
+    // Ties: ranks [1, 2.5, 2.5, 4] vs [1, 3, 2, 4] → 4.5 / √(4.5 · 5).
+    close(spearman([1, 2, 2, 3], [10, 30, 20, 40]), 4.5 / Math.sqrt(4.5 * 5));
+    // Pearson: deviations [−1, 0, 1] and [−4/3, −1/3, 5/3] → 3 / √(2 · 42/9).
+    close(pearson([1, 2, 3], [1, 2, 4]), 3 / Math.sqrt((2 * 42) / 9));
+    assert.equal(pearson([1, 1, 1], [1, 2, 3]), 0, 'a constant side has no correlation, not NaN');
   });
 
-  it('reads every STS layout and names the line of a malformed record', async () => {
+  it('reads every STS layout, a folder recursively, and names the line of a malformed record', async () => {
     const t = tempDir();
     try {
-      writeFileSync(join(t.dir, 'test.jsonl'), '{"sentence1":"a","sentence2":"b","score":2.5}\n');
-      writeFileSync(join(t.dir, 'stsb-xx-test.csv'), 'sentence1,sentence2,score\n"a, quoted",b,3.0\n');
-      writeFileSync(join(t.dir, 'sts-test.csv'), 'g\tf\t2012\t1\t4.2\tone\ttwo\n');
+      mkdirSync(join(t.dir, 'stsbenchmark'));
+      mkdirSync(join(t.dir, 'multi', 'deep'), { recursive: true });
+      writeFileSync(
+        join(t.dir, 'stsbenchmark', 'test.jsonl'),
+        '{"sentence1":"a","sentence2":"b","score":2.5}\n\n',
+      );
+      writeFileSync(
+        join(t.dir, 'multi', 'deep', 'stsb-xx-test.csv'),
+        'sentence1,sentence2,score\n"a, quoted",b,3.0\r\n"say ""hi""",c,1\n',
+      );
+      writeFileSync(join(t.dir, 'multi', 'sts-test.csv'), 'g\tf\t2012\t1\t4.2\tone\ttwo\n');
+      writeFileSync(join(t.dir, 'notes.txt'), 'not an STS file\n');
       const files = await loadSts(t.dir);
       assert.deepEqual(
-        files.map((f) => f.pairs.length),
-        [1, 1, 1].slice(0, files.length),
+        files.map((f) => [f.file.slice(t.dir.length + 1), f.pairs]),
+        [
+          [
+            join('multi', 'deep', 'stsb-xx-test.csv'),
+            [
+              { a: 'a, quoted', b: 'b', score: 3 },
+              { a: 'say "hi"', b: 'c', score: 1 },
+            ],
+          ],
+          [join('multi', 'sts-test.csv'), [{ a: 'one', b: 'two', score: 4.2 }]],
+          [join('stsbenchmark', 'test.jsonl'), [{ a: 'a', b: 'b', score: 2.5 }]],
+        ],
       );
       assert.deepEqual(parseCsvLine('"a ""x"", y",b,1'), ['a "x", y', 'b', '1']);
-      writeFileSync(
-        join(t.dir, 'bad.jsonl'),
-        '{"sentence1":"a","sentence2":"b","score":1}\n{"sentence1":"a"}\n',
-      );
-      await assert.rejects(loadSts(join(t.dir, 'bad.jsonl')), (e: QuiverError) => e.location.line === 2);
+
+      const bad = (name: string, text: string) => {
+        const p = join(t.dir, name);
+        writeFileSync(p, text);
+        return p;
+      };
+      const cases: [string, number, string][] = [
+        [
+          bad('bad.jsonl', '{"sentence1":"a","sentence2":"b","score":1}\n{"sentence1":"a"}\n'),
+          2,
+          'INVALID_ARGUMENT',
+        ],
+        [
+          bad('broken.jsonl', '{"sentence1":"a","sentence2":"b","score":1}\n\n{not json\n'),
+          3,
+          'INVALID_JSON',
+        ],
+        [
+          bad('bad-sts-test.csv', 'g\tf\t2012\t1\t4.2\tone\ttwo\ng\tf\t2012\t2\thigh\tone\ttwo\n'),
+          2,
+          'INVALID_ARGUMENT',
+        ],
+        [
+          bad('stsb-bad-test.csv', 'sentence1,sentence2,score\na,b,1\nonly two,fields\n'),
+          3,
+          'INVALID_ARGUMENT',
+        ],
+        [bad('stsb-nan-test.csv', 'a,b,1\na,b,high\n'), 2, 'INVALID_ARGUMENT'],
+      ];
+      for (const [file, line, code] of cases) {
+        await assert.rejects(loadSts(file), (e: QuiverError) => {
+          assert.equal(e.code, code, file);
+          assert.equal(e.location.file, file);
+          assert.equal(e.location.line, line, file);
+          return true;
+        });
+      }
+      await assert.rejects(loadSts(join(t.dir, 'nope')), (e: QuiverError) => e.code === 'FILE_NOT_FOUND');
     } finally {
       t.cleanup();
     }
+  });
+
+  it('correlates cosine with gold scores through a real embedder', async () => {
+    const e = await createStaticEmbedder('static:glove-100');
+    const pairs = [
+      { a: 'a man is playing a guitar', b: 'a man plays the guitar', score: 5 },
+      { a: 'a woman is slicing an onion', b: 'a woman is cutting an onion', score: 4.5 },
+      { a: 'a dog runs in the park', b: 'a cat sleeps on the sofa', score: 1.5 },
+      { a: 'the stock market fell today', b: 'a child is eating ice cream', score: 0 },
+    ];
+    const r = await evaluateSts(pairs, e, { batchSize: 3 });
+    assert.equal(r.pairs, 4);
+    assert.ok(r.spearman > 0.7, `spearman ${r.spearman}`);
+    assert.ok(r.pearson > 0.5 && r.pearson <= 1, `pearson ${r.pearson}`);
   });
 
   it('scores STSBenchmark with static vectors in the measured band', async () => {
