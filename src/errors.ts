@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   DOCUMENT_NOT_FOUND: { http: 404, hint: 'List documents to see which ids exist.' },
   MODEL_NOT_FOUND: { http: 404, hint: 'Run `quiver models` to list registered models, or register your own spec.' },
   FILE_NOT_FOUND: { http: 404, hint: 'Check the path.' },
+  ROUTE_NOT_FOUND: { http: 404, hint: 'See GET /openapi.json for every route of the HTTP API.' },
+  JOB_NOT_FOUND: { http: 404, hint: 'Jobs live in the memory of the server that started them and do not survive a restart.' },
   // Things that disagree
   EMBEDDER_MISMATCH: {
     http: 409,
@@ -41,6 +43,7 @@ export const ERROR_CODES = {
   UNAUTHORIZED: { http: 401, hint: 'Send an API key: Authorization: Bearer <key>.' },
   FORBIDDEN: { http: 403, hint: 'This API key lacks the scope this operation needs.' },
   NOT_IMPLEMENTED: { http: 501, hint: 'This backend does not support the operation.' },
+  UNAVAILABLE: { http: 503, hint: 'The server is shutting down or not ready yet; retry shortly.' },
   INTERNAL: { http: 500, hint: 'This is a bug in Quiver; please report it with the command you ran.' },
 } as const satisfies Record<string, { http: number; hint: string }>;
 
