@@ -51,29 +51,21 @@ function makeModel(name, extraArgs) {
 
 makeModel('tiny-bert', ['--layers', '2', '--hidden', '32', '--heads', '2', '--ffn', '64']);
 
-/** A CLIP-shaped pair of towers (random weights) with the e5 tokenizer, for the image path. */
-function makeClip(name) {
+/**
+ * A model folder built by one of the project's own generators (random weights) with the e5
+ * tokenizer beside it: a CLIP-shaped pair of towers for the image path, and a cross-encoder for
+ * the reranking stage.
+ */
+function makeFromScript(name, script, marker) {
   const dir = join(fixtures, name);
-  if (existsSync(join(dir, 'onnx', 'vision_model.onnx'))) return;
+  if (existsSync(join(dir, 'onnx', marker))) return;
   mkdirSync(dir, { recursive: true });
   for (const f of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt']) {
     copyFileSync(join(shared, 'models', 'e5-small-v2', f), join(dir, f));
   }
   console.log(`prepare-tests: building ${name} (random weights)`);
-  execFileSync('/usr/bin/python3', [join(root, 'scripts', 'make_clip_onnx.py'), dir], { stdio: 'inherit' });
+  execFileSync('/usr/bin/python3', [join(root, 'scripts', script), dir], { stdio: 'inherit' });
 }
-makeClip('tiny-clip');
-
-/** A cross-encoder-shaped model (random weights) for the reranking stage. */
-function makeCrossEncoder(name) {
-  const dir = join(fixtures, name);
-  if (existsSync(join(dir, 'onnx', 'model.onnx'))) return;
-  mkdirSync(dir, { recursive: true });
-  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt']) {
-    copyFileSync(join(shared, 'models', 'e5-small-v2', f), join(dir, f));
-  }
-  console.log(`prepare-tests: building ${name} (random weights)`);
-  execFileSync('/usr/bin/python3', [join(root, 'scripts', 'make_cross_encoder_onnx.py'), dir], { stdio: 'inherit' });
-}
-makeCrossEncoder('tiny-cross-encoder');
+makeFromScript('tiny-clip', 'make_clip_onnx.py', 'vision_model.onnx');
+makeFromScript('tiny-cross-encoder', 'make_cross_encoder_onnx.py', 'model.onnx');
 makeModel('tiny-bert-q8', ['--layers', '2', '--hidden', '32', '--heads', '2', '--ffn', '64', '--q8']);
