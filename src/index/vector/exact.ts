@@ -21,7 +21,10 @@ export class TopK {
   }
 
   private worse(i: number, j: number): boolean {
-    return this.scores[i]! < this.scores[j]! || (this.scores[i] === this.scores[j] && this.keys[i]! > this.keys[j]!);
+    return (
+      this.scores[i]! < this.scores[j]! ||
+      (this.scores[i] === this.scores[j] && this.keys[i]! > this.keys[j]!)
+    );
   }
 
   private swap(i: number, j: number): void {
@@ -79,7 +82,13 @@ export function checkDims(v: Float32Array, dims: number, what = 'vector'): void 
 }
 
 /** Similarity for a metric; higher is better (l2: negative squared distance). */
-export function similarity(metric: VectorMetric, a: Float32Array, aOff: number, b: Float32Array, dims: number): number {
+export function similarity(
+  metric: VectorMetric,
+  a: Float32Array,
+  aOff: number,
+  b: Float32Array,
+  dims: number,
+): number {
   if (metric === 'l2') {
     let s = 0;
     for (let i = 0; i < dims; i++) {
@@ -135,7 +144,8 @@ export class ExactVectorIndex implements VectorIndex {
   }
 
   addSync(keys: number[], vectors: Float32Array[]): void {
-    if (keys.length !== vectors.length) throw new QuiverError('INVALID_ARGUMENT', 'keys and vectors differ in length');
+    if (keys.length !== vectors.length)
+      throw new QuiverError('INVALID_ARGUMENT', 'keys and vectors differ in length');
     for (let i = 0; i < keys.length; i++) {
       const v = vectors[i]!;
       checkDims(v, this.dims);
@@ -191,7 +201,8 @@ export class ExactVectorIndex implements VectorIndex {
     if (f?.allowedKeys) {
       for (const key of f.allowedKeys) {
         const slot = this.slotOf.get(key);
-        if (slot !== undefined) top.push(key, similarity(this.metric, this.data, slot * this.dims, q, this.dims));
+        if (slot !== undefined)
+          top.push(key, similarity(this.metric, this.data, slot * this.dims, q, this.dims));
       }
       return top.sorted();
     }
@@ -210,12 +221,40 @@ export class ExactVectorIndex implements VectorIndex {
     const out: VectorHit[] = [];
     for (const key of keys) {
       const slot = this.slotOf.get(key);
-      if (slot !== undefined) out.push({ key, score: similarity(this.metric, this.data, slot * this.dims, q, this.dims) });
+      if (slot !== undefined)
+        out.push({ key, score: similarity(this.metric, this.data, slot * this.dims, q, this.dims) });
     }
     return out;
   }
 
   keys(): number[] {
     return Array.from(this.slotKeys.subarray(0, this.count));
+  }
+
+  /**
+   * The storage as it is (slot order; cos vectors already normalised), for persistence. Views,
+   * not copies: valid until the next add or remove.
+   */
+  snapshot(): { keys: Float64Array; data: Float32Array } {
+    return {
+      keys: this.slotKeys.subarray(0, this.count),
+      data: this.data.subarray(0, this.count * this.dims),
+    };
+  }
+
+  /** Replace the contents with a snapshot (taking ownership of the arrays). */
+  restore(keys: Float64Array, data: Float32Array): void {
+    if (data.length !== keys.length * this.dims) {
+      throw new QuiverError(
+        'INDEX_CORRUPT',
+        `snapshot has ${data.length} floats for ${keys.length} keys of ${this.dims} dimensions`,
+      );
+    }
+    this.slotOf.clear();
+    keys.forEach((key, slot) => this.slotOf.set(key, slot));
+    if (this.slotOf.size !== keys.length) throw new QuiverError('INDEX_CORRUPT', 'snapshot repeats a key');
+    this.slotKeys = keys.length > 0 ? keys : new Float64Array(64);
+    this.data = keys.length > 0 ? data : new Float32Array(this.dims * 64);
+    this.count = keys.length;
   }
 }

@@ -1,19 +1,50 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { QuiverError } from '../../errors.js';
 import { tempDir } from '../../testing/paths.js';
 import { ExactVectorIndex } from './exact.js';
-import { UsearchVectorIndex } from './usearch.js';
+import { UsearchVectorIndex, indexFiles } from './usearch.js';
+import type { UsearchOptions } from './usearch.js';
+import type { VectorMetric } from './vector-index.js';
 import { clusteredVectors, runVectorIndexConformance } from './vector-index.conformance.js';
 
 const none = async () => undefined;
-runVectorIndexConformance('exact', async ({ dims, metric }) => ({ index: new ExactVectorIndex(dims, metric), cleanup: none }), { metrics: ['cos', 'ip', 'l2'] });
-// exactBelow: 0 forces the HNSW graph at this size.
-runVectorIndexConformance('usearch f32', async ({ dims, metric }) => ({ index: new UsearchVectorIndex({ dims, metric, exactBelow: 0 }), cleanup: none }), { metrics: ['cos', 'l2'] });
-runVectorIndexConformance('usearch i8 + rescore', async ({ dims, metric }) => ({ index: new UsearchVectorIndex({ dims, metric, quantization: 'i8', exactBelow: 0 }), cleanup: none }));
-runVectorIndexConformance('usearch f16 + rescore', async ({ dims, metric }) => ({ index: new UsearchVectorIndex({ dims, metric, quantization: 'f16', exactBelow: 0 }), cleanup: none }));
+const usearch =
+  (opts: Omit<UsearchOptions, 'dims' | 'metric'>) =>
+  async ({ dims, metric }: { dims: number; metric: VectorMetric }) => ({
+    // exactBelow: 0 forces the HNSW graph at these sizes.
+    index: new UsearchVectorIndex({ dims, metric, exactBelow: 0, ...opts }),
+    cleanup: none,
+  });
+
+runVectorIndexConformance(
+  'exact',
+  async ({ dims, metric }) => ({ index: new ExactVectorIndex(dims, metric), cleanup: none }),
+  {
+    metrics: ['cos', 'ip', 'l2'],
+    approximate: false,
+  },
+);
+runVectorIndexConformance('usearch f32', usearch({}), { metrics: ['cos', 'ip', 'l2'] });
+// The brief's realistic size: 20k × 64-d around 1,000 clusters (20 points each).
+runVectorIndexConformance('usearch f32, 20k × 64-d', usearch({}), { n: 20_000, dims: 64, clusters: 1000 });
+runVectorIndexConformance('usearch i8 + rescore', usearch({ quantization: 'i8' }));
+runVectorIndexConformance('usearch f16 + rescore', usearch({ quantization: 'f16' }), {
+  metrics: ['cos', 'l2'],
+});
+
+describe('usearch configuration', () => {
+  it('refuses i8 with l2 or ip, whose geometry usearch’s i8 rounding does not keep', () => {
+    for (const metric of ['l2', 'ip'] as const) {
+      assert.throws(
+        () => new UsearchVectorIndex({ dims: 8, metric, quantization: 'i8' }),
+        (e: QuiverError) => e.code === 'INVALID_CONFIG',
+      );
+    }
+  });
+});
 
 describe('usearch persistence', () => {
   const data = clusteredVectors(2000, 16, 50, 3);
@@ -31,7 +62,10 @@ describe('usearch persistence', () => {
       assert.equal(index.size(), 2000);
       for (const q of data.slice(0, 20)) {
         const [a, b] = [await index.search(q, 5), await idx.search(q, 5)];
-        assert.deepEqual(a.map((h) => h.key), b.map((h) => h.key));
+        assert.deepEqual(
+          a.map((h) => h.key),
+          b.map((h) => h.key),
+        );
         a.forEach((h, i) => assert.ok(Math.abs(h.score - b[i]!.score) < 1e-6));
       }
     } finally {
@@ -39,25 +73,105 @@ describe('usearch persistence', () => {
     }
   });
 
-  it('refuses torn, corrupted, mismatched or sidecar-less files', async () => {
+  it('opens read-only by memory-mapping the graph, and refuses changes', async () => {
+    const t = tempDir();
+    try {
+      const idx = new UsearchVectorIndex({ dims: 16, quantization: 'i8', exactBelow: 0 });
+      await idx.add(keys, data);
+      const path = join(t.dir, 'v.usearch');
+      await idx.save(path, { watermark: 5 });
+      const { index, watermark } = await UsearchVectorIndex.open(path, {
+        dims: 16,
+        quantization: 'i8',
+        exactBelow: 0,
+        readOnly: true,
+      });
+      assert.equal(watermark, 5);
+      assert.deepEqual(
+        (await index.search(data[7]!, 3)).map((h) => h.key),
+        (await idx.search(data[7]!, 3)).map((h) => h.key),
+      );
+      await assert.rejects(index.add([1], [data[0]!]), (e: QuiverError) => e.code === 'NOT_IMPLEMENTED');
+      await assert.rejects(index.remove([keys[0]!]), (e: QuiverError) => e.code === 'NOT_IMPLEMENTED');
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('refuses torn, corrupted, mismatched or incomplete files with INDEX_CORRUPT', async () => {
     const t = tempDir();
     try {
       const idx = new UsearchVectorIndex({ dims: 16 });
       await idx.add(keys, data);
       const path = join(t.dir, 'v.usearch');
-      const bad = (re: RegExp) => assert.rejects(UsearchVectorIndex.open(path, { dims: 16 }), (e: QuiverError) => e.code === 'INDEX_CORRUPT' && re.test(e.message));
+      const files = indexFiles(path);
+      const bad = (re: RegExp, opts: { dims: number; quantization?: 'i8' } = { dims: 16 }) =>
+        assert.rejects(
+          UsearchVectorIndex.open(path, opts),
+          (e: QuiverError) => e.code === 'INDEX_CORRUPT' && re.test(e.message),
+        );
+      const flip = (file: string, at: number) => {
+        const bytes = readFileSync(file);
+        bytes[at] = bytes[at]! ^ 0xff;
+        writeFileSync(file, bytes);
+      };
       await idx.save(path, 1);
-      truncateSync(path, statSync(path).size - 100);
-      await bad(/size/);
+      await UsearchVectorIndex.open(path, { dims: 16 }); // the intact set opens
+      truncateSync(files.graph, statSync(files.graph).size - 100);
+      await bad(/graph file size/);
       await idx.save(path, 1);
-      const bytes = readFileSync(path);
-      bytes[200] = bytes[200]! ^ 0xff;
-      writeFileSync(path, bytes);
-      await bad(/checksum/);
+      truncateSync(files.vectors, statSync(files.vectors).size - 1);
+      await bad(/vectors file size/);
       await idx.save(path, 1);
-      await assert.rejects(UsearchVectorIndex.open(path, { dims: 16, quantization: 'i8' }), (e: QuiverError) => e.code === 'INDEX_CORRUPT');
-      rmSync(`${path}.json`);
-      await bad(/sidecar/);
+      flip(files.graph, 200);
+      await bad(/graph file checksum/);
+      await idx.save(path, 1);
+      flip(files.vectors, statSync(files.vectors).size - 3);
+      await bad(/vectors file checksum/);
+      await idx.save(path, 1);
+      writeFileSync(files.sidecar, readFileSync(files.sidecar, 'utf8').slice(0, 40));
+      await bad(/unreadable sidecar/);
+      await idx.save(path, 1);
+      await bad(/quantization/, { dims: 16, quantization: 'i8' });
+      await bad(/dims/, { dims: 8 });
+      // A crash between the renames of two saves: new graph, old sidecar.
+      const other = new UsearchVectorIndex({ dims: 16 });
+      await other.add(keys.slice(0, 100), data.slice(0, 100));
+      const oldSidecar = readFileSync(files.sidecar);
+      await other.save(path, 2);
+      writeFileSync(files.sidecar, oldSidecar);
+      await bad(/size|checksum/);
+      await idx.save(path, 1);
+      rmSync(files.vectors);
+      await bad(/missing vectors/);
+      rmSync(files.sidecar);
+      await bad(/missing sidecar/);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('leaves no temporary files and overwrites an earlier save', async () => {
+    const t = tempDir();
+    try {
+      const idx = new UsearchVectorIndex({ dims: 16, exactBelow: 0 });
+      await idx.add(keys, data);
+      const path = join(t.dir, 'v.usearch');
+      await idx.save(path, 1);
+      await idx.remove(keys.slice(0, 500));
+      await idx.add([3], [data[600]!]);
+      await idx.save(path, 2);
+      assert.deepEqual(readdirSync(t.dir).sort(), ['v.usearch', 'v.usearch.json', 'v.usearch.vectors']);
+      const { index, watermark } = await UsearchVectorIndex.open(path, { dims: 16, exactBelow: 0 });
+      assert.equal(watermark, 2);
+      assert.equal(index.size(), 1501);
+      assert.ok(!(await index.search(data[0]!, 10)).some((h) => h.key === keys[0]));
+      assert.equal(
+        (await index.search(data[600]!, 2)).filter((h) => h.key === 3 || h.key === keys[600]).length,
+        2,
+      );
+      await index.add([5], [data[1]!]); // a loaded (not viewed) index stays writable
+      assert.equal((await index.search(data[1]!, 1))[0]!.key, 5);
     } finally {
       t.cleanup();
     }
@@ -68,15 +182,14 @@ describe('usearch persistence', () => {
     const ks = vecs.map((_, i) => i);
     const exact = new ExactVectorIndex(64);
     await exact.add(ks, vecs);
-    const raw = new UsearchVectorIndex({ dims: 64, quantization: 'i8', oversample: 1, exactBelow: 0 });
+    // One graph: its best 10 candidates are the raw i8 answer; search() rescores 8× as many.
     const rescored = new UsearchVectorIndex({ dims: 64, quantization: 'i8', exactBelow: 0 });
-    await raw.add(ks, vecs);
     await rescored.add(ks, vecs);
     let hitRaw = 0;
     let hitRescored = 0;
     for (const q of clusteredVectors(200, 64, 1000, 12)) {
       const truth = new Set((await exact.search(q, 10)).map((h) => h.key));
-      hitRaw += (await raw.search(q, 10)).filter((h) => truth.has(h.key)).length;
+      hitRaw += (await rescored.searchWithCandidates(q, 10, 10)).filter((h) => truth.has(h.key)).length;
       hitRescored += (await rescored.search(q, 10)).filter((h) => truth.has(h.key)).length;
     }
     assert.ok(hitRescored / 2000 >= 0.99, `rescored recall ${hitRescored / 2000}`);
