@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createAnalyzer } from '../../analyze/index.js';
 import { QuiverError } from '../../errors.js';
+import { compileFilter } from '../../retrieve/filter.js';
 import { tempDir } from '../../testing/paths.js';
 import type { Passage } from '../../types.js';
 import { Bm25Index, byte4ToInt, intToByte4 } from './bm25.js';
@@ -56,6 +57,54 @@ describe('BM25 scoring', () => {
     const hits = await idx.search('rivers', 2, { explain: true });
     assert.equal(hits[0]!.key, 1, 'a title match outweighs two text matches at weight 3');
     assert.ok(Object.keys(hits[0]!.terms!).some((t) => t.startsWith('title:')));
+  });
+});
+
+describe('BM25 top-k pruning', () => {
+  it('MaxScore returns exactly what exhaustive scoring returns (deletes, filters, both layouts)', async () => {
+    // Zipf-like vocabulary so that queries mix rare and very common terms, as real ones do.
+    let seed = 7;
+    const rand = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    const word = () => `w${Math.floor(1 / (rand() * 0.995 + 0.005))}`;
+    const docs = Array.from({ length: 3000 }, (_, i) =>
+      P(
+        i,
+        Array.from({ length: 5 + Math.floor(rand() * 60) }, word).join(' '),
+        Array.from({ length: 3 }, word).join(' '),
+      ),
+    );
+    const queries = Array.from({ length: 60 }, () =>
+      Array.from({ length: 2 + Math.floor(rand() * 10) }, word).join(' '),
+    );
+    const filter = compileFilter({});
+    filter.allows = (key) => key % 3 !== 0;
+    for (const fields of [undefined, { title: 2, text: 1 }]) {
+      const make = (pruning: boolean) =>
+        new Bm25Index({
+          analyzer: createAnalyzer({ language: 'none' }),
+          k1: 0.9,
+          b: 0.4,
+          pruning,
+          ...(fields ? { fields } : {}),
+        });
+      const pruned = make(true);
+      const exhaustive = make(false);
+      for (const idx of [pruned, exhaustive]) {
+        await idx.add(docs);
+        await idx.remove(Array.from({ length: 200 }, (_, i) => i * 11));
+      }
+      for (const q of queries) {
+        for (const k of [1, 10, 50]) {
+          for (const opts of [{}, { filter }]) {
+            assert.deepEqual(
+              await pruned.search(q, k, opts),
+              await exhaustive.search(q, k, opts),
+              `${q} k=${k}`,
+            );
+          }
+        }
+      }
+    }
   });
 });
 

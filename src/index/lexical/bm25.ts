@@ -67,6 +67,8 @@ class Postings {
   length = 0;
   /** Live (non-deleted) documents containing the term: Lucene's docFreq after merges. */
   df = 0;
+  /** Largest tf ever pushed (an upper bound after deletes too): gives the term's score bound. */
+  maxTf = 0;
 
   push(ord: number, tf: number): void {
     if (this.length === this.docs.length) {
@@ -82,7 +84,48 @@ class Postings {
     this.tfs[this.length] = tf;
     this.length++;
     this.df++;
+    if (tf > this.maxTf) this.maxTf = tf;
   }
+}
+
+/** First index ≥ from in sorted docs[0..length) whose value is ≥ target (galloping, then binary). */
+function gallop(docs: Int32Array, length: number, from: number, target: number): number {
+  if (from >= length || docs[from]! >= target) return from;
+  let lo = from;
+  let step = 1;
+  let hi = from + 1;
+  while (hi < length && docs[hi]! < target) {
+    lo = hi;
+    step <<= 1;
+    hi = lo + step;
+  }
+  if (hi > length) hi = length;
+  // Invariant: docs[lo] < target, and docs[hi] ≥ target or hi = length.
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (docs[mid]! < target) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+/**
+ * Relative margin under the k-th best score below which MaxScore prunes: generous against float32
+ * rounding of long sums, so pruning never changes the result.
+ */
+const PRUNE_SLACK = 1e-4;
+
+/** One scoring clause: a query term in one field, with everything its inner loop needs. */
+interface Clause {
+  label: string;
+  postings: Postings;
+  /** idf · query-term count · field weight */
+  weight: number;
+  /** k1 · (1 − b + b · dl / avgdl) per norm byte, as Lucene's BM25Scorer caches it. */
+  lengthCache: Float32Array;
+  norms: Uint8Array;
+  /** No document can get more than this from the clause. */
+  bound: number;
 }
 
 export interface Bm25Options {
@@ -91,6 +134,8 @@ export interface Bm25Options {
   b: number;
   /** Multi-field weights; absent = title + " " + text as one field (Pyserini "flat"). */
   fields?: { title: number; text: number };
+  /** MaxScore pruning (default on). Off = exhaustive scoring, same results; for tests and benchmarks. */
+  pruning?: boolean;
 }
 
 type FieldName = 'all' | 'title' | 'text';
@@ -122,6 +167,7 @@ export class Bm25Index implements LexicalIndex {
   private readonly k1: number;
   private readonly b: number;
   private readonly weights: { title: number; text: number } | undefined;
+  private readonly pruning: boolean;
   private readonly vocab = new Map<string, number>();
   private readonly terms: string[] = [];
   private readonly fields: Map<FieldName, FieldIndex>;
@@ -130,12 +176,21 @@ export class Bm25Index implements LexicalIndex {
   private readonly ordOf = new Map<number, number>();
   private nextOrd = 0;
   private dead = 0;
+  /**
+   * Per-query scratch, reused across queries (search never awaits while using it): the score
+   * accumulator (0 = untouched, since every matching clause adds a positive score), the touched
+   * ordinals, and the filter verdict per ordinal (0 unknown, 1 allowed, 2 refused).
+   */
+  private acc = new Float32Array(0);
+  private touched = new Int32Array(0);
+  private verdict = new Uint8Array(0);
 
   constructor(opts: Bm25Options) {
     this.analyzer = opts.analyzer;
     this.k1 = opts.k1;
     this.b = opts.b;
     this.weights = opts.fields;
+    this.pruning = opts.pruning ?? true;
     this.fields = new Map(
       (opts.fields ? (['title', 'text'] as FieldName[]) : (['all'] as FieldName[])).map((f) => [
         f,
@@ -312,66 +367,205 @@ export class Bm25Index implements LexicalIndex {
     return Math.log(1 + (n - df + 0.5) / (df + 0.5));
   }
 
-  async search(query: string, k: number, opts: LexicalSearchOptions = {}): Promise<ScoredKey[]> {
-    const tokens = this.analyzer.analyze(query);
-    if (tokens.length === 0 || k <= 0 || this.ordOf.size === 0) return [];
-    // Query term frequency: a repeated term weighs once per occurrence.
+  /** The query's clauses: one per distinct term and field, repeated terms weighing per occurrence. */
+  private clauses(tokens: string[]): Clause[] {
     const qtf = new Map<string, number>();
     for (const t of tokens) qtf.set(t, (qtf.get(t) ?? 0) + 1);
-
-    const n = this.nextOrd;
-    const acc = new Float32Array(n);
-    const touched = new Uint8Array(n);
-    const touchedList: number[] = [];
-    const explain = opts.explain ? new Map<number, Record<string, number>>() : undefined;
-
+    const out: Clause[] = [];
     for (const [fname, fi] of this.fields) {
       const fieldWeight = this.weights ? this.weights[fname as 'title' | 'text'] : 1;
       if (fieldWeight === 0 || fi.docCount === 0) continue;
       const N = fi.docCount;
       const avgdl = fi.sumTotalTermFreq / N;
-      // Lucene precomputes k1·(1 − b + b·dl/avgdl) per norm byte.
-      const cache = new Float32Array(256);
-      for (let i = 0; i < 256; i++) cache[i] = this.k1 * (1 - this.b + (this.b * LENGTH_TABLE[i]!) / avgdl);
+      let lengthCache: Float32Array | undefined;
       for (const [term, count] of qtf) {
         const id = this.vocab.get(term);
         if (id === undefined) continue;
         const p = fi.postings[id];
         if (!p || p.df === 0) continue;
-        const idf = Math.log(1 + (N - p.df + 0.5) / (p.df + 0.5));
-        const w = idf * count * fieldWeight;
-        const { docs, tfs, length } = p;
-        for (let i = 0; i < length; i++) {
-          const ord = docs[i]!;
-          if (Number.isNaN(this.keys[ord]!)) continue;
-          const tf = tfs[i]!;
-          const s = (w * tf) / (tf + cache[fi.norms[ord]!]!);
-          if (touched[ord] === 0) {
-            touched[ord] = 1;
-            touchedList.push(ord);
-          }
-          acc[ord]! += s;
-          if (explain) {
-            let e = explain.get(ord);
-            if (!e) explain.set(ord, (e = {}));
-            const label = this.weights ? `${fname}:${term}` : term;
-            e[label] = (e[label] ?? 0) + s;
-          }
+        if (!lengthCache) {
+          lengthCache = new Float32Array(256);
+          for (let i = 0; i < 256; i++)
+            lengthCache[i] = this.k1 * (1 - this.b + (this.b * LENGTH_TABLE[i]!) / avgdl);
         }
+        const idf = Math.log(1 + (N - p.df + 0.5) / (p.df + 0.5));
+        const weight = idf * count * fieldWeight;
+        // The length factor grows with dl, so norm byte 0 gives its smallest value.
+        const bound = (weight * p.maxTf) / (p.maxTf + lengthCache[0]!);
+        out.push({
+          label: this.weights ? `${fname}:${term}` : term,
+          postings: p,
+          weight,
+          lengthCache,
+          norms: fi.norms,
+          bound,
+        });
       }
     }
+    return out;
+  }
 
-    const allows = opts.filter?.allows;
-    const test = opts.filter && !allows ? opts.filter : undefined;
-    if (test) {
-      throw new QuiverError('INTERNAL', 'embedded BM25 needs a filter bound to the document table (allows)');
+  /**
+   * Top-k by BM25. Clauses are scored term-at-a-time into a reused Float32Array, rarest (highest
+   * bound) first. Once the clauses left could not lift an unseen document above the current k-th
+   * best allowed score θ (MaxScore), the remaining clauses only update the surviving candidates,
+   * found by galloping through their sorted postings, and candidates that can no longer reach θ
+   * are dropped. The result equals exhaustive scoring: pruned documents are strictly below θ.
+   */
+  async search(query: string, k: number, opts: LexicalSearchOptions = {}): Promise<ScoredKey[]> {
+    const tokens = this.analyzer.analyze(query);
+    if (tokens.length === 0 || k <= 0 || this.ordOf.size === 0) return [];
+    const clauses = this.clauses(tokens).sort((a, b) => b.bound - a.bound);
+    if (clauses.length === 0) return [];
+    const allows = this.allowsOf(opts);
+
+    if (this.acc.length < this.nextOrd) {
+      const cap = Math.max(this.nextOrd, this.acc.length * 2);
+      this.acc = new Float32Array(cap);
+      this.touched = new Int32Array(cap);
+      this.verdict = new Uint8Array(cap);
     }
-    // Bounded min-heap of (score, ord); ties broken towards the smaller key for determinism.
+    const { acc, touched, verdict, keys } = this;
+    // remaining[i] = most that clauses i.. can add to any document.
+    const remaining = new Float64Array(clauses.length + 1);
+    for (let i = clauses.length - 1; i >= 0; i--) remaining[i] = remaining[i + 1]! + clauses[i]!.bound;
+
+    const isCandidate = (ord: number): boolean => {
+      if (Number.isNaN(keys[ord]!)) return false;
+      if (!allows) return true;
+      let v = verdict[ord]!;
+      if (v === 0) verdict[ord] = v = allows(keys[ord]!) ? 1 : 2;
+      return v === 1;
+    };
+
+    let nTouched = 0;
+    let ci = 0;
+    let candidates: Int32Array | undefined;
+    let nCand = 0;
+    try {
+      for (; ci < clauses.length; ci++) {
+        const c = clauses[ci]!;
+        // Worth checking whether pruning applies when this clause's postings outnumber the
+        // documents seen so far (finding θ costs one pass over them).
+        if (this.pruning && nTouched >= k && c.postings.length > nTouched) {
+          const theta = this.kthScore(touched, nTouched, k, isCandidate);
+          const floor = theta * (1 - PRUNE_SLACK);
+          if (theta > 0 && remaining[ci]! < floor) {
+            candidates = new Int32Array(nTouched);
+            for (let i = 0; i < nTouched; i++) {
+              const ord = touched[i]!;
+              if (acc[ord]! + remaining[ci]! >= floor && isCandidate(ord)) candidates[nCand++] = ord;
+            }
+            candidates.subarray(0, nCand).sort();
+            nCand = this.scoreCandidates(clauses, ci, candidates.subarray(0, nCand), remaining, floor);
+            break;
+          }
+        }
+        const { weight, lengthCache, norms } = c;
+        const { docs, tfs, length } = c.postings;
+        for (let i = 0; i < length; i++) {
+          const ord = docs[i]!;
+          const tf = tfs[i]!;
+          if (acc[ord] === 0) touched[nTouched++] = ord;
+          acc[ord]! += (weight * tf) / (tf + lengthCache[norms[ord]!]!);
+        }
+      }
+      const pool = candidates ? candidates.subarray(0, nCand) : touched.subarray(0, nTouched);
+      return this.topK(pool, k, isCandidate, opts.explain ? clauses : undefined);
+    } finally {
+      for (let i = 0; i < nTouched; i++) {
+        const ord = touched[i]!;
+        acc[ord] = 0;
+        verdict[ord] = 0;
+      }
+    }
+  }
+
+  /**
+   * MaxScore's second phase: the remaining clauses only add to the candidates (sorted ordinals);
+   * candidates that can no longer reach `floor` are dropped. Returns how many survive, compacted
+   * to the front of `cands`.
+   */
+  private scoreCandidates(
+    clauses: Clause[],
+    from: number,
+    cands: Int32Array,
+    remaining: Float64Array,
+    floor: number,
+  ): number {
+    const acc = this.acc;
+    let n = cands.length;
+    for (let ci = from; ci < clauses.length && n > 0; ci++) {
+      const { weight, lengthCache, norms } = clauses[ci]!;
+      const { docs, tfs, length } = clauses[ci]!.postings;
+      let pos = 0;
+      for (let j = 0; j < n && pos < length; j++) {
+        const ord = cands[j]!;
+        pos = gallop(docs, length, pos, ord);
+        if (pos < length && docs[pos] === ord) {
+          const tf = tfs[pos]!;
+          acc[ord]! += (weight * tf) / (tf + lengthCache[norms[ord]!]!);
+        }
+      }
+      const rest = remaining[ci + 1]!;
+      let kept = 0;
+      for (let j = 0; j < n; j++) {
+        const ord = cands[j]!;
+        if (acc[ord]! + rest >= floor) cands[kept++] = ord;
+      }
+      n = kept;
+    }
+    return n;
+  }
+
+  /** The k-th best score among the given ordinals that may be returned (0 when fewer than k). */
+  private kthScore(ords: Int32Array, n: number, k: number, isCandidate: (ord: number) => boolean): number {
+    const heap = new Float32Array(k);
+    let size = 0;
+    const acc = this.acc;
+    for (let i = 0; i < n; i++) {
+      const ord = ords[i]!;
+      const s = acc[ord]!;
+      if (size === k && s <= heap[0]!) continue;
+      if (!isCandidate(ord)) continue;
+      if (size < k) {
+        let j = size++;
+        while (j > 0) {
+          const parent = (j - 1) >> 1;
+          if (heap[parent]! <= s) break;
+          heap[j] = heap[parent]!;
+          j = parent;
+        }
+        heap[j] = s;
+      } else {
+        let j = 0;
+        for (;;) {
+          const l = 2 * j + 1;
+          if (l >= k) break;
+          const m = l + 1 < k && heap[l + 1]! < heap[l]! ? l + 1 : l;
+          if (heap[m]! >= s) break;
+          heap[j] = heap[m]!;
+          j = m;
+        }
+        heap[j] = s;
+      }
+    }
+    return size === k ? heap[0]! : 0;
+  }
+
+  /** Bounded min-heap selection over the pool; ties go to the smaller key (deterministic). */
+  private topK(
+    pool: Int32Array,
+    k: number,
+    isCandidate: (ord: number) => boolean,
+    explainClauses?: Clause[],
+  ): ScoredKey[] {
+    const { acc, keys } = this;
     const heapS = new Float64Array(k);
     const heapO = new Int32Array(k);
     let size = 0;
     const worse = (sa: number, oa: number, sb: number, ob: number) =>
-      sa < sb || (sa === sb && this.keys[oa]! > this.keys[ob]!);
+      sa < sb || (sa === sb && keys[oa]! > keys[ob]!);
     const siftDown = (i: number) => {
       for (;;) {
         const l = 2 * i + 1;
@@ -385,10 +579,11 @@ export class Bm25Index implements LexicalIndex {
         i = m;
       }
     };
-    for (const ord of touchedList) {
+    for (let p = 0; p < pool.length; p++) {
+      const ord = pool[p]!;
       const s = acc[ord]!;
       if (size === k && !worse(heapS[0]!, heapO[0]!, s, ord)) continue;
-      if (allows && !allows(this.keys[ord]!)) continue;
+      if (!isCandidate(ord)) continue;
       if (size < k) {
         let i = size++;
         heapS[i] = s;
@@ -408,11 +603,40 @@ export class Bm25Index implements LexicalIndex {
     }
     const out: ScoredKey[] = [];
     for (let i = 0; i < size; i++) {
-      const hit: ScoredKey = { key: this.keys[heapO[i]!]!, score: heapS[i]! };
-      if (explain) hit.terms = explain.get(heapO[i]!) ?? {};
+      const hit: ScoredKey = { key: keys[heapO[i]!]!, score: heapS[i]! };
+      if (explainClauses) hit.terms = this.explainOrd(heapO[i]!, explainClauses);
       out.push(hit);
     }
     return out.sort((a, b) => b.score - a.score || a.key - b.key);
+  }
+
+  /** Per-clause contributions for one document, recomputed from the postings (explain only). */
+  private explainOrd(ord: number, clauses: Clause[]): Record<string, number> {
+    const terms: Record<string, number> = {};
+    for (const c of clauses) {
+      const { docs, tfs, length } = c.postings;
+      const pos = gallop(docs, length, 0, ord);
+      if (pos < length && docs[pos] === ord) {
+        const tf = tfs[pos]!;
+        terms[c.label] = (terms[c.label] ?? 0) + (c.weight * tf) / (tf + c.lengthCache[c.norms[ord]!]!);
+      }
+    }
+    return terms;
+  }
+
+  /** The filter as a key predicate: the engine binds `allows`; a bare key list also works. */
+  private allowsOf(opts: LexicalSearchOptions): ((key: number) => boolean) | undefined {
+    const f = opts.filter;
+    if (!f) return undefined;
+    if (f.allows) return f.allows;
+    if (f.allowedKeys) {
+      const set = new Set(f.allowedKeys);
+      return (key) => set.has(key);
+    }
+    throw new QuiverError(
+      'INTERNAL',
+      'embedded BM25 needs a filter bound to the document table (allows or allowedKeys)',
+    );
   }
 
   // ─── snapshots ────────────────────────────────────────────────────────────────────────────
