@@ -175,9 +175,9 @@ function report(size: number): void {
 }
 
 for (const size of sizes) {
-  const vecs = clusteredVectors(size, dims, 1000, 1);
+  const vecs = clusteredVectors(size, dims, 1000, 1, { intrinsicDims: 32 });
   const keys = vecs.map((_, i) => i);
-  const queries = clusteredVectors(nQueries, dims, 1000, 2);
+  const queries = clusteredVectors(nQueries, dims, 1000, 1, { intrinsicDims: 32, querySeed: 2 });
   // Brute force: ground truth and the baseline.
   let exact: ExactVectorIndex | undefined = new ExactVectorIndex(dims, 'cos');
   const t0 = performance.now();

@@ -179,6 +179,7 @@ describe('usearch persistence', () => {
 
   it('i8 with exact rescoring reaches recall@10 ≥ 0.99 on clustered data', async () => {
     const vecs = clusteredVectors(20000, 64, 1000, 11);
+    const queries = clusteredVectors(200, 64, 1000, 11, { querySeed: 12 });
     const ks = vecs.map((_, i) => i);
     const exact = new ExactVectorIndex(64);
     await exact.add(ks, vecs);
@@ -187,7 +188,7 @@ describe('usearch persistence', () => {
     await rescored.add(ks, vecs);
     let hitRaw = 0;
     let hitRescored = 0;
-    for (const q of clusteredVectors(200, 64, 1000, 12)) {
+    for (const q of queries) {
       const truth = new Set((await exact.search(q, 10)).map((h) => h.key));
       hitRaw += (await rescored.searchWithCandidates(q, 10, 10)).filter((h) => truth.has(h.key)).length;
       hitRescored += (await rescored.search(q, 10)).filter((h) => truth.has(h.key)).length;
