@@ -31,7 +31,10 @@ const rssOf = (pid: number) => {
 
 const t = tempDir('quiver-http-');
 const q = await Quiver.open({ data: t.dir });
-const c = await q.createCollection('scifact', { chunking: { maxChars: 0, overlapSentences: 0 }, vectors: [vectorField('static:glove-100')] });
+const c = await q.createCollection('scifact', {
+  chunking: { maxChars: 0, overlapSentences: 0 },
+  vectors: [vectorField('static:glove-100')],
+});
 const docs = readFileSync(join(SCIFACT, 'corpus.jsonl'), 'utf8')
   .trim()
   .split('\n')
@@ -42,9 +45,24 @@ await c.flush({ fit: true });
 await q.close();
 const { queries } = await loadBeirQueries(SCIFACT, 'test');
 
-const server = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'serve', '--data', t.dir, '--port', String(port), '--api-key', 'bench'], {
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
+const server = spawn(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    join(REPO_ROOT, 'src/cli/main.ts'),
+    'serve',
+    '--data',
+    t.dir,
+    '--port',
+    String(port),
+    '--api-key',
+    'bench',
+  ],
+  {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  },
+);
 const base = `http://127.0.0.1:${port}`;
 for (let i = 0; i < 200; i++) {
   try {
@@ -70,7 +88,11 @@ interface Result {
 async function load(mode: string): Promise<Result> {
   // Warm up (JIT, caches) before measuring.
   for (const qq of queries.slice(0, 50)) {
-    await fetch(`${base}/v1/collections/scifact/search`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer bench' }, body: JSON.stringify({ query: qq.text, mode, k: 10 }) });
+    await fetch(`${base}/v1/collections/scifact/search`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
+      body: JSON.stringify({ query: qq.text, mode, k: 10 }),
+    });
   }
   const rssBefore = rssOf(server.pid!);
   let i = 0;
@@ -83,7 +105,10 @@ async function load(mode: string): Promise<Result> {
     duration: seconds,
     requests: [
       {
-        setupRequest: (req) => ({ ...req, body: JSON.stringify({ query: queries[i++ % queries.length]!.text, mode, k: 10 }) }),
+        setupRequest: (req) => ({
+          ...req,
+          body: JSON.stringify({ query: queries[i++ % queries.length]!.text, mode, k: 10 }),
+        }),
       },
     ],
   });
@@ -91,7 +116,8 @@ async function load(mode: string): Promise<Result> {
   return {
     mode,
     p50: hist['p50']!,
-    p95: hist['p97_5'] !== undefined && hist['p95'] === undefined ? hist['p90']! : (hist['p95'] ?? hist['p90']!),
+    p95:
+      hist['p97_5'] !== undefined && hist['p95'] === undefined ? hist['p90']! : (hist['p95'] ?? hist['p90']!),
     p99: hist['p99']!,
     rps: res.requests.average,
     errors: res.errors + res.timeouts,
@@ -103,11 +129,17 @@ async function load(mode: string): Promise<Result> {
 
 try {
   const results = [await load('lexical'), await load('hybrid')];
-  console.log(`\nHTTP search over SciFact (5,183 docs), ${rate} req/s for ${seconds} s per mode, 20 connections, loopback\n`);
-  console.log('| mode | p50 ms | p95 ms | p99 ms | req/s | errors | non-2xx | server RSS before → after (MB) |');
+  console.log(
+    `\nHTTP search over SciFact (5,183 docs), ${rate} req/s for ${seconds} s per mode, 20 connections, loopback\n`,
+  );
+  console.log(
+    '| mode | p50 ms | p95 ms | p99 ms | req/s | errors | non-2xx | server RSS before → after (MB) |',
+  );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const r of results) {
-    console.log(`| ${r.mode} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.rps.toFixed(0)} | ${r.errors} | ${r.non2xx} | ${r.rssBefore.toFixed(0)} → ${r.rssAfter.toFixed(0)} |`);
+    console.log(
+      `| ${r.mode} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.rps.toFixed(0)} | ${r.errors} | ${r.non2xx} | ${r.rssBefore.toFixed(0)} → ${r.rssAfter.toFixed(0)} |`,
+    );
   }
   const ok = results.every((r) => r.p99 < 50 && r.errors === 0 && r.non2xx === 0);
   console.log(`\ngoal (p99 < 50 ms at ${rate} req/s, zero errors): ${ok ? 'met' : 'NOT met'}`);

@@ -31,7 +31,10 @@ export function parseApiKeys(spec: string | undefined): ApiKey[] {
           });
         }
       }
-      if (!key) throw new QuiverError('INVALID_CONFIG', 'empty API key in QUIVER_API_KEYS', { location: { field: 'QUIVER_API_KEYS' } });
+      if (!key)
+        throw new QuiverError('INVALID_CONFIG', 'empty API key in QUIVER_API_KEYS', {
+          location: { field: 'QUIVER_API_KEYS' },
+        });
       return { key, scopes: list };
     });
 }

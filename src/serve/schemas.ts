@@ -73,9 +73,18 @@ export const createCollectionBody = {
     config: {
       type: 'object',
       properties: {
-        analyzer: { type: 'object', properties: { language: { type: 'string' }, stopwords: {}, stemming: { type: 'boolean' } } },
-        bm25: { type: 'object', properties: { k1: { type: 'number' }, b: { type: 'number' }, fields: { type: 'object' } } },
-        chunking: { type: 'object', properties: { maxChars: { type: 'integer' }, overlapSentences: { type: 'integer' } } },
+        analyzer: {
+          type: 'object',
+          properties: { language: { type: 'string' }, stopwords: {}, stemming: { type: 'boolean' } },
+        },
+        bm25: {
+          type: 'object',
+          properties: { k1: { type: 'number' }, b: { type: 'number' }, fields: { type: 'object' } },
+        },
+        chunking: {
+          type: 'object',
+          properties: { maxChars: { type: 'integer' }, overlapSentences: { type: 'integer' } },
+        },
         vectors: {
           type: 'array',
           items: {
@@ -117,9 +126,10 @@ export const searchBody = {
   type: 'object',
   required: ['query'],
   properties: {
-    query: { type: 'string', maxLength: 100000 },
+    // Length and k bounds are the server's configurable limits, checked in the handler.
+    query: { type: 'string' },
     mode: { enum: ['lexical', 'dense', 'hybrid'] },
-    k: { type: 'integer', minimum: 1, maximum: 1000 },
+    k: { type: 'integer', minimum: 1 },
     filter: { type: 'object' },
     fusion,
     vectorField: { type: 'string' },
@@ -153,10 +163,7 @@ export const embeddingsBody = {
   properties: {
     model: { type: 'string', minLength: 1 },
     input: {
-      anyOf: [
-        { type: 'string' },
-        { type: 'array', items: { type: 'string' }, minItems: 1 },
-      ],
+      anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
     },
     encoding_format: { enum: ['float', 'base64'] },
     dimensions: { type: 'integer', minimum: 1 },
@@ -166,3 +173,127 @@ export const embeddingsBody = {
   },
   additionalProperties: false,
 };
+
+// ─── responses ─────────────────────────────────────────────────────────────────────────────
+// fastify serializes replies with these (fast-json-stringify), so a field missing here is dropped
+// from the reply: open objects say `additionalProperties: true` on purpose.
+const open = { type: 'object', additionalProperties: true };
+
+export const statsResponse = {
+  type: 'object',
+  required: ['name', 'documents', 'passages', 'store', 'vectorFields'],
+  properties: {
+    name: { type: 'string' },
+    documents: { type: 'integer' },
+    passages: { type: 'integer' },
+    store: { type: 'string' },
+    vectorFields: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          model: { type: 'string' },
+          dims: { type: 'integer' },
+          vectors: { type: 'integer' },
+        },
+        additionalProperties: true,
+      },
+    },
+    analyzer: open,
+    bm25: open,
+    fusion: open,
+  },
+  additionalProperties: true,
+};
+
+export const collectionsResponse = {
+  type: 'object',
+  required: ['collections'],
+  properties: { collections: { type: 'array', items: statsResponse } },
+};
+
+export const searchResponse = {
+  type: 'object',
+  required: ['hits', 'mode', 'tookMs'],
+  properties: {
+    hits: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'score', 'rank'],
+        properties: {
+          id: { type: 'string' },
+          score: { type: 'number' },
+          rank: { type: 'integer' },
+          chunk: { type: 'integer' },
+          title: { type: 'string' },
+          text: { type: 'string' },
+          metadata: open,
+          snippet: open,
+          explain: open,
+        },
+        additionalProperties: true,
+      },
+    },
+    mode: { type: 'string' },
+    tookMs: { type: 'number' },
+    warnings: { type: 'array', items: { type: 'string' } },
+  },
+};
+
+export const jobResponse = {
+  type: 'object',
+  required: ['id', 'collection', 'state', 'added', 'skipped', 'problems', 'startedAt'],
+  properties: {
+    id: { type: 'string' },
+    collection: { type: 'string' },
+    state: { enum: ['running', 'done', 'failed'] },
+    added: { type: 'integer' },
+    skipped: { type: 'integer' },
+    problems: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          code: { type: 'string' },
+          message: { type: 'string' },
+          line: { type: 'integer' },
+          field: { type: 'string' },
+        },
+      },
+    },
+    error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
+    startedAt: { type: 'string' },
+    finishedAt: { type: 'string' },
+  },
+};
+
+/** Exactly OpenAI's shape; `embedding` is an array of floats or base64 of little-endian float32. */
+export const embeddingsResponse = {
+  type: 'object',
+  required: ['object', 'data', 'model', 'usage'],
+  properties: {
+    object: { type: 'string', enum: ['list'] },
+    data: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['object', 'index', 'embedding'],
+        properties: {
+          object: { type: 'string', enum: ['embedding'] },
+          index: { type: 'integer' },
+          embedding: { anyOf: [{ type: 'array', items: { type: 'number' } }, { type: 'string' }] },
+        },
+      },
+    },
+    model: { type: 'string' },
+    usage: {
+      type: 'object',
+      required: ['prompt_tokens', 'total_tokens'],
+      properties: { prompt_tokens: { type: 'integer' }, total_tokens: { type: 'integer' } },
+    },
+  },
+};
+
+export const statusResponse = { type: 'object', properties: { status: { type: 'string' } } };

@@ -55,8 +55,28 @@ describe('web UI in Chromium', () => {
       }));
     await c.upsert(docs, { deferVectors: true });
     await c.flush({ fit: true });
-    await quiver.evalRuns.append({ id: 'r1', createdAt: new Date().toISOString(), dataset: 'scifact', split: 'test', mode: 'lexical', method: 'bm25', store: 'sqlite', metrics: { 'ndcg@10': 0.6789, 'recall@100': 0.9253 }, queries: 300 });
-    await quiver.evalRuns.append({ id: 'r2', createdAt: new Date().toISOString(), dataset: 'scifact', split: 'test', mode: 'dense', method: 'static:glove-100', store: 'sqlite', metrics: { 'ndcg@10': 0.2485, 'recall@100': 0.5697 }, queries: 300 });
+    await quiver.evalRuns.append({
+      id: 'r1',
+      createdAt: new Date().toISOString(),
+      dataset: 'scifact',
+      split: 'test',
+      mode: 'lexical',
+      method: 'bm25',
+      store: 'sqlite',
+      metrics: { 'ndcg@10': 0.6789, 'recall@100': 0.9253 },
+      queries: 300,
+    });
+    await quiver.evalRuns.append({
+      id: 'r2',
+      createdAt: new Date().toISOString(),
+      dataset: 'scifact',
+      split: 'test',
+      mode: 'dense',
+      method: 'static:glove-100',
+      store: 'sqlite',
+      metrics: { 'ndcg@10': 0.2485, 'recall@100': 0.5697 },
+      queries: 300,
+    });
     app = await createServer({ quiver, open: true });
     base = await app.listen({ port: 0, host: '127.0.0.1' });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
@@ -90,9 +110,14 @@ describe('web UI in Chromium', () => {
     await page.waitForSelector('#status:has-text("· lexical ·")');
 
     await page.check('#facets input[value="short"]');
-    await page.waitForFunction(() => [...document.querySelectorAll('.hit .meta')].every((m) => m.textContent?.includes('length: short')));
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('.hit .meta')].every((m) => m.textContent?.includes('length: short')),
+    );
     const metas = await page.locator('.hit .meta').allTextContents();
-    assert.ok(metas.length > 0 && metas.every((m) => m.includes('length: short')), 'the facet filters results');
+    assert.ok(
+      metas.length > 0 && metas.every((m) => m.includes('length: short')),
+      'the facet filters results',
+    );
 
     await page.click('.hit .explain summary');
     const explain = await page.textContent('.hit .explain table');

@@ -1,6 +1,15 @@
 // Quiver web UI: a small dependency-free client of the JSON API.
 const $ = (sel) => document.querySelector(sel);
-const state = { collection: '', mode: 'hybrid', query: '', filters: {}, stats: null, active: -1, timer: 0, seq: 0 };
+const state = {
+  collection: '',
+  mode: 'hybrid',
+  query: '',
+  filters: {},
+  stats: null,
+  active: -1,
+  timer: 0,
+  seq: 0,
+};
 
 const keyInput = $('#api-key');
 keyInput.value = localStorage.getItem('quiver-key') ?? '';
@@ -12,25 +21,66 @@ keyInput.addEventListener('change', () => {
 async function api(path, body) {
   const headers = { 'content-type': 'application/json' };
   if (keyInput.value) headers.authorization = `Bearer ${keyInput.value}`;
-  const res = await fetch(path, body === undefined ? { headers } : { method: 'POST', headers, body: JSON.stringify(body) });
+  const res = await fetch(
+    path,
+    body === undefined ? { headers } : { method: 'POST', headers, body: JSON.stringify(body) },
+  );
   const json = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(json.error ? `${json.error.code}: ${json.error.message}` : `HTTP ${res.status}`);
+  if (!res.ok)
+    throw new Error(json.error ? `${json.error.code}: ${json.error.message}` : `HTTP ${res.status}`);
   return json;
 }
 
 function escapeHtml(s) {
-  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+  return String(s).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c],
+  );
 }
 
-const STOP = new Set(['the', 'and', 'for', 'are', 'was', 'with', 'that', 'this', 'from', 'into', 'not', 'but', 'its', 'their', 'there', 'these', 'they', 'will', 'such', 'then', 'how', 'what', 'which', 'who', 'why', 'does', 'has', 'have']);
+const STOP = new Set([
+  'the',
+  'and',
+  'for',
+  'are',
+  'was',
+  'with',
+  'that',
+  'this',
+  'from',
+  'into',
+  'not',
+  'but',
+  'its',
+  'their',
+  'there',
+  'these',
+  'they',
+  'will',
+  'such',
+  'then',
+  'how',
+  'what',
+  'which',
+  'who',
+  'why',
+  'does',
+  'has',
+  'have',
+]);
 
 /** Highlight query words (prefix match, case-insensitive) in already-escaped text. */
 function highlight(text, query) {
-  const words = [...new Set(query.toLowerCase().match(/[\p{L}\p{N}]{2,}/gu) ?? [])].filter((w) => w.length > 2 && !STOP.has(w));
+  const words = [...new Set(query.toLowerCase().match(/[\p{L}\p{N}]{2,}/gu) ?? [])].filter(
+    (w) => w.length > 2 && !STOP.has(w),
+  );
   let html = escapeHtml(text);
   if (!words.length) return html;
   const stems = words.map((w) => w.replace(/(ing|ed|es|s)$/u, '')).filter((w) => w.length >= 2);
-  const re = new RegExp(`\\b(${stems.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})[\\p{L}\\p{N}]*`, 'giu');
+  const re = new RegExp(
+    `\\b(${stems.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})[\\p{L}\\p{N}]*`,
+    'giu',
+  );
   html = html.replace(re, (m) => `<mark>${m}</mark>`);
   return html;
 }
@@ -47,7 +97,8 @@ function excerpt(text, query, max = 320) {
 
 function setMode(mode) {
   state.mode = mode;
-  for (const b of document.querySelectorAll('.modes button')) b.setAttribute('aria-checked', String(b.dataset.mode === mode));
+  for (const b of document.querySelectorAll('.modes button'))
+    b.setAttribute('aria-checked', String(b.dataset.mode === mode));
   void search();
 }
 
@@ -55,12 +106,16 @@ async function loadCollections() {
   try {
     const { collections } = await api('/v1/collections');
     const sel = $('#collection');
-    sel.innerHTML = collections.map((c) => `<option value="${escapeHtml(c.name)}">${escapeHtml(c.name)} (${c.documents})</option>`).join('');
+    sel.innerHTML = collections
+      .map((c) => `<option value="${escapeHtml(c.name)}">${escapeHtml(c.name)} (${c.documents})</option>`)
+      .join('');
     if (!collections.length) {
       $('#status').textContent = 'No collections yet — create one with `quiver init` and `quiver add`.';
       return;
     }
-    state.collection = collections.some((c) => c.name === state.collection) ? state.collection : collections[0].name;
+    state.collection = collections.some((c) => c.name === state.collection)
+      ? state.collection
+      : collections[0].name;
     sel.value = state.collection;
     await loadCollection();
   } catch (e) {
@@ -72,12 +127,15 @@ async function loadCollection() {
   const s = await api(`/v1/collections/${encodeURIComponent(state.collection)}`);
   state.stats = s;
   const dense = s.vectorFields.length > 0;
-  for (const b of document.querySelectorAll('.modes button')) b.disabled = !dense && b.dataset.mode !== 'lexical';
+  for (const b of document.querySelectorAll('.modes button'))
+    b.disabled = !dense && b.dataset.mode !== 'lexical';
   if (!dense) state.mode = 'lexical';
-  for (const b of document.querySelectorAll('.modes button')) b.setAttribute('aria-checked', String(b.dataset.mode === state.mode));
-  $('#stats').textContent = `${s.documents} documents · ${s.passages} passages · ${s.analyzer.language} analyzer · BM25 k1=${s.bm25.k1} b=${s.bm25.b}${
-    dense ? ` · ${s.vectorFields.map((f) => `${f.model} (${f.dims}d)`).join(', ')}` : ''
-  } · ${s.store}`;
+  for (const b of document.querySelectorAll('.modes button'))
+    b.setAttribute('aria-checked', String(b.dataset.mode === state.mode));
+  $('#stats').textContent =
+    `${s.documents} documents · ${s.passages} passages · ${s.analyzer.language} analyzer · BM25 k1=${s.bm25.k1} b=${s.bm25.b}${
+      dense ? ` · ${s.vectorFields.map((f) => `${f.model} (${f.dims}d)`).join(', ')}` : ''
+    } · ${s.store}`;
   state.filters = {};
   await loadFacets();
   await search();
@@ -102,7 +160,13 @@ async function loadFacets() {
     const box = ev.target;
     const field = box.dataset.field;
     const raw = box.value;
-    const value = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw === 'true' ? true : raw === 'false' ? false : raw;
+    const value = /^-?\d+(\.\d+)?$/.test(raw)
+      ? Number(raw)
+      : raw === 'true'
+        ? true
+        : raw === 'false'
+          ? false
+          : raw;
     const set = new Set(state.filters[field] ?? []);
     if (box.checked) set.add(value);
     else set.delete(value);
@@ -147,7 +211,8 @@ function render(res) {
   results.innerHTML = '';
   grid.innerHTML = '';
   state.active = -1;
-  $('#status').textContent = `${res.hits.length} results · ${res.mode} · ${res.tookMs} ms${res.warnings ? ` · ${res.warnings.join('; ')}` : ''}`;
+  $('#status').textContent =
+    `${res.hits.length} results · ${res.mode} · ${res.tookMs} ms${res.warnings ? ` · ${res.warnings.join('; ')}` : ''}`;
   const images = res.hits.filter((h) => h.metadata?.image);
   grid.hidden = images.length === 0 || images.length < res.hits.length / 2;
   if (!grid.hidden) {
@@ -167,15 +232,25 @@ function render(res) {
       .filter(([, v]) => typeof v !== 'object')
       .map(([k, v]) => `${k}: ${v}`)
       .join(' · ');
-    li.querySelector('.meta').textContent = [h.id + (h.chunk !== undefined ? ` #${h.chunk}` : ''), meta].filter(Boolean).join(' · ');
-    li.querySelector('.snippet').innerHTML = h.snippet?.html ?? highlight(excerpt(h.text ?? '', state.query), state.query);
+    li.querySelector('.meta').textContent = [h.id + (h.chunk !== undefined ? ` #${h.chunk}` : ''), meta]
+      .filter(Boolean)
+      .join(' · ');
+    li.querySelector('.snippet').innerHTML =
+      h.snippet?.html ?? highlight(excerpt(h.text ?? '', state.query), state.query);
     const table = li.querySelector('.explain table');
     const rows = Object.entries(h.explain?.retrievers ?? {}).map(
-      ([name, r]) => `<tr><th>${escapeHtml(name)}</th><td>rank ${r.rank}</td><td>score ${r.score.toFixed(4)}</td><td>${r.normalized !== undefined ? `norm ${r.normalized.toFixed(3)}` : ''}</td></tr>`,
+      ([name, r]) =>
+        `<tr><th>${escapeHtml(name)}</th><td>rank ${r.rank}</td><td>score ${r.score.toFixed(4)}</td><td>${r.normalized !== undefined ? `norm ${r.normalized.toFixed(3)}` : ''}</td></tr>`,
     );
-    if (h.explain?.fused !== undefined) rows.push(`<tr><th>fused</th><td colspan="3">${h.explain.fused.toFixed(4)}</td></tr>`);
+    if (h.explain?.fused !== undefined)
+      rows.push(`<tr><th>fused</th><td colspan="3">${h.explain.fused.toFixed(4)}</td></tr>`);
     const terms = h.explain?.retrievers?.lexical?.terms;
-    if (terms) rows.push(`<tr><th>terms</th><td colspan="3">${Object.entries(terms).map(([t, s]) => `${escapeHtml(t)} ${s.toFixed(2)}`).join(', ')}</td></tr>`);
+    if (terms)
+      rows.push(
+        `<tr><th>terms</th><td colspan="3">${Object.entries(terms)
+          .map(([t, s]) => `${escapeHtml(t)} ${s.toFixed(2)}`)
+          .join(', ')}</td></tr>`,
+      );
     table.innerHTML = rows.join('');
     results.append(li);
   }
@@ -212,7 +287,9 @@ async function loadEval() {
     .map((r, i) => {
       const v = r.metrics['ndcg@10'] ?? 0;
       const y = 10 + i * (barH + 8);
-      const title = Object.entries(r.metrics).map(([k, m]) => `${k}: ${m.toFixed(4)}`).join('\n');
+      const title = Object.entries(r.metrics)
+        .map(([k, m]) => `${k}: ${m.toFixed(4)}`)
+        .join('\n');
       return `<g><title>${escapeHtml(title)}</title><text x="0" y="${y + 17}">${escapeHtml(`${r.dataset} · ${r.mode} · ${r.method ?? ''}`.slice(0, 38))}</text>
         <rect class="bar-rect" x="${left}" y="${y}" width="${Math.max(1, x(v) - left)}" height="${barH}" rx="4"></rect>
         <text x="${x(v) + 6}" y="${y + 17}">${(v * 100).toFixed(2)}</text></g>`;
@@ -224,7 +301,12 @@ async function loadEval() {
     rows
       .map(
         (r) =>
-          `<tr><td>${escapeHtml(r.dataset)}</td><td>${escapeHtml(r.split)}</td><td>${escapeHtml(r.mode)}</td><td>${escapeHtml(r.method ?? '')}</td>${['ndcg@10', 'mrr@10', 'recall@100', 'map@100']
+          `<tr><td>${escapeHtml(r.dataset)}</td><td>${escapeHtml(r.split)}</td><td>${escapeHtml(r.mode)}</td><td>${escapeHtml(r.method ?? '')}</td>${[
+            'ndcg@10',
+            'mrr@10',
+            'recall@100',
+            'map@100',
+          ]
             .map((m) => `<td>${r.metrics[m] !== undefined ? (r.metrics[m] * 100).toFixed(2) : ''}</td>`)
             .join('')}<td>${escapeHtml(r.createdAt.slice(0, 16).replace('T', ' '))}</td></tr>`,
       )
@@ -257,8 +339,15 @@ $('#q').addEventListener('keydown', (e) => {
   }
 });
 $('#results').addEventListener('keydown', (e) => {
-  if (e.key === 'ArrowDown') { e.preventDefault(); move(1); }
-  if (e.key === 'ArrowUp') { e.preventDefault(); if (state.active <= 0) $('#q').focus(); else move(-1); }
+  if (e.key === 'ArrowDown') {
+    e.preventDefault();
+    move(1);
+  }
+  if (e.key === 'ArrowUp') {
+    e.preventDefault();
+    if (state.active <= 0) $('#q').focus();
+    else move(-1);
+  }
   if (e.key === 'Enter') document.activeElement?.querySelector('details')?.toggleAttribute('open');
 });
 document.addEventListener('keydown', (e) => {
@@ -267,7 +356,8 @@ document.addEventListener('keydown', (e) => {
     $('#q').focus();
   }
 });
-for (const b of document.querySelectorAll('.modes button')) b.addEventListener('click', () => setMode(b.dataset.mode));
+for (const b of document.querySelectorAll('.modes button'))
+  b.addEventListener('click', () => setMode(b.dataset.mode));
 $('#collection').addEventListener('change', (e) => {
   state.collection = e.target.value;
   void loadCollection();
