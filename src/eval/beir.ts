@@ -1,55 +1,124 @@
 /**
- * BEIR dataset layout: corpus.jsonl (streamed by the ingest stage), queries.jsonl, qrels/<split>.tsv.
+ * BEIR dataset layout: `corpus.jsonl` (streamed by the ingest stage, not here), `queries.jsonl`
+ * (`{"_id", "text"}` per line) and `qrels/<split>.tsv`. As BEIR's GenericDataLoader does, the
+ * queries of a split are those with judgments in that split, in the qrels' order.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QuiverError } from '../errors.js';
 import type { Qrels } from './metrics.js';
 import { readBeirQrels } from './trec.js';
 
+export interface BeirQuery {
+  id: string;
+  text: string;
+}
+
+function requireDataset(dir: string): void {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new QuiverError(
+      'FILE_NOT_FOUND',
+      `no BEIR dataset folder at ${dir} (expected a folder with corpus.jsonl, queries.jsonl and qrels/<split>.tsv)`,
+      { location: { file: dir } },
+    );
+  }
+}
+
+/** The corpus file of a BEIR dataset folder, checked to exist. */
 export function beirCorpusPath(dir: string): string {
+  requireDataset(dir);
   const p = join(dir, 'corpus.jsonl');
   if (!existsSync(p)) {
-    throw new QuiverError('FILE_NOT_FOUND', `${dir} has no corpus.jsonl — is it a BEIR dataset folder?`, { location: { file: p } });
+    throw new QuiverError(
+      'FILE_NOT_FOUND',
+      `${dir} has no corpus.jsonl — a BEIR dataset folder holds corpus.jsonl, queries.jsonl and qrels/<split>.tsv`,
+      {
+        location: { file: p },
+      },
+    );
   }
   return p;
 }
 
+/** Splits available in `<dir>/qrels` (file names without .tsv). */
+export function beirSplits(dir: string): string[] {
+  const q = join(dir, 'qrels');
+  if (!existsSync(q)) return [];
+  return readdirSync(q)
+    .filter((f) => f.endsWith('.tsv'))
+    .map((f) => f.slice(0, -4))
+    .sort();
+}
+
+/** Queries of `split` (those with qrels in it) and the split's qrels. */
 export async function loadBeirQueries(
   dir: string,
-  split = 'test',
-): Promise<{ queries: { id: string; text: string }[]; qrels: Qrels }> {
+  split: 'test' | 'train' | 'dev' | string = 'test',
+): Promise<{ queries: BeirQuery[]; qrels: Qrels }> {
+  requireDataset(dir);
+  if (!/^[\w.-]+$/.test(split)) {
+    throw new QuiverError('INVALID_ARGUMENT', `split "${split}" is not a file name (e.g. test, train, dev)`, {
+      location: { field: 'split' },
+    });
+  }
   const qrelsPath = join(dir, 'qrels', `${split}.tsv`);
   if (!existsSync(qrelsPath)) {
-    throw new QuiverError('FILE_NOT_FOUND', `${dir} has no qrels/${split}.tsv (the "${split}" split)`, {
-      location: { file: qrelsPath },
-    });
+    const have = beirSplits(dir);
+    throw new QuiverError(
+      'FILE_NOT_FOUND',
+      `${dir} has no qrels/${split}.tsv for the "${split}" split; ` +
+        (have.length
+          ? `available splits: ${have.join(', ')}`
+          : 'expected qrels/<split>.tsv with "query-id<TAB>corpus-id<TAB>score" lines'),
+      { location: { file: qrelsPath } },
+    );
   }
   const qrels = await readBeirQrels(qrelsPath);
   const queriesPath = join(dir, 'queries.jsonl');
-  if (!existsSync(queriesPath)) {
-    throw new QuiverError('FILE_NOT_FOUND', `${dir} has no queries.jsonl`, { location: { file: queriesPath } });
+  let raw: string;
+  try {
+    raw = await readFile(queriesPath, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    throw new QuiverError(
+      'FILE_NOT_FOUND',
+      `${dir} has no queries.jsonl (one {"_id": "...", "text": "..."} per line)`,
+      {
+        location: { file: queriesPath },
+      },
+    );
   }
+  if (raw.charCodeAt(0) === 0xfeff) raw = raw.slice(1);
+  const wanted = new Set(Object.keys(qrels));
   const texts = new Map<string, string>();
-  const lines = (await readFile(queriesPath, 'utf8')).split('\n');
-  lines.forEach((l, i) => {
+  raw.split('\n').forEach((l, i) => {
     if (!l.trim()) return;
     let q: { _id?: unknown; text?: unknown };
     try {
       q = JSON.parse(l) as typeof q;
     } catch (e) {
-      throw new QuiverError('INVALID_JSON', `invalid JSON: ${(e as Error).message}`, { location: { file: queriesPath, line: i + 1 } });
+      throw new QuiverError('INVALID_JSON', `invalid JSON: ${(e as Error).message}`, {
+        location: { file: queriesPath, line: i + 1 },
+      });
     }
-    if (typeof q._id !== 'string' || typeof q.text !== 'string') {
-      throw new QuiverError('INVALID_ARGUMENT', 'queries need string "_id" and "text"', { location: { file: queriesPath, line: i + 1 } });
+    // BEIR ids are strings, but some conversions write numbers; accept both, as str() would.
+    const id = typeof q._id === 'number' ? String(q._id) : q._id;
+    if (typeof id !== 'string' || typeof q.text !== 'string') {
+      throw new QuiverError('INVALID_ARGUMENT', 'each query needs a string "_id" and a string "text"', {
+        location: { file: queriesPath, line: i + 1 },
+      });
     }
-    texts.set(q._id, q.text);
+    if (wanted.has(id)) texts.set(id, q.text);
   });
-  const queries: { id: string; text: string }[] = [];
-  for (const id of Object.keys(qrels)) {
-    const text = texts.get(id);
-    if (text !== undefined) queries.push({ id, text });
+  const missing = [...wanted].filter((id) => !texts.has(id));
+  if (missing.length) {
+    throw new QuiverError(
+      'INVALID_ARGUMENT',
+      `${missing.length} quer${missing.length === 1 ? 'y' : 'ies'} judged in qrels/${split}.tsv ` +
+        `${missing.length === 1 ? 'is' : 'are'} not in queries.jsonl: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`,
+      { location: { file: queriesPath } },
+    );
   }
-  return { queries, qrels };
+  return { queries: Object.keys(qrels).map((id) => ({ id, text: texts.get(id)! })), qrels };
 }
