@@ -213,15 +213,13 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     void reply.code(e.httpStatus).send(errorBody(e));
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply
-      .code(404)
-      .send(
-        errorBody(
-          new QuiverError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, {
-            location: { field: 'path' },
-          }),
-        ),
-      );
+    void reply.code(404).send(
+      errorBody(
+        new QuiverError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, {
+          location: { field: 'path' },
+        }),
+      ),
+    );
   });
 
   const routes: RouteDef[] = [];
@@ -538,14 +536,12 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
           await c.flush();
           job.added = res.added;
           job.skipped = res.skipped;
-          job.problems = res.problems
-            .slice(0, 100)
-            .map((p) => ({
-              code: p.code,
-              message: p.message,
-              ...(p.location.line ? { line: p.location.line } : {}),
-              ...(p.location.field ? { field: p.location.field } : {}),
-            }));
+          job.problems = res.problems.slice(0, 100).map((p) => ({
+            code: p.code,
+            message: p.message,
+            ...(p.location.line ? { line: p.location.line } : {}),
+            ...(p.location.field ? { field: p.location.field } : {}),
+          }));
           job.state = 'done';
         } catch (e) {
           const qe = toApiError(e as Error);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { chromium } from 'playwright-core';
+import sharp from 'sharp';
 import type { Browser, Page } from 'playwright-core';
 import { vectorField } from '../../src/engine/config.js';
 import { Quiver } from '../../src/engine/quiver.js';
@@ -77,6 +78,23 @@ describe('web UI in Chromium', () => {
       metrics: { 'ndcg@10': 0.2485, 'recall@100': 0.5697 },
       queries: 300,
     });
+    // A small image collection: documents whose metadata.image points at real PNG files.
+    const pictures = await quiver.createCollection('pictures');
+    const colours = { red: '#d62828', green: '#2a9d8f', blue: '#3a5bd9', amber: '#f4a261' };
+    const imageDocs = [];
+    for (const [name, hex] of Object.entries(colours)) {
+      const path = join(t.dir, `${name}.png`);
+      await sharp({ create: { width: 64, height: 64, channels: 3, background: hex } })
+        .png()
+        .toFile(path);
+      imageDocs.push({
+        id: name,
+        title: `${name} square`,
+        text: `a ${name} coloured square picture`,
+        metadata: { image: path },
+      });
+    }
+    await pictures.upsert(imageDocs);
     app = await createServer({ quiver, open: true });
     base = await app.listen({ port: 0, host: '127.0.0.1' });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
@@ -123,13 +141,73 @@ describe('web UI in Chromium', () => {
     const explain = await page.textContent('.hit .explain table');
     assert.match(explain ?? '', /lexical/);
     assert.match(explain ?? '', /rank 1/);
+
+    // Hybrid explain names both retrievers with their ranks and the fused score.
+    await page.click('.modes button[data-mode="hybrid"]');
+    await page.waitForSelector('#status:has-text("· hybrid ·")');
+    await page.click('.hit .explain summary');
+    const hybrid = (await page.textContent('.hit .explain table')) ?? '';
+    for (const part of [/lexical\s*rank \d+/, /dense\s*rank \d+/, /fused/]) assert.match(hybrid, part);
     await page.screenshot({ path: join(ARTIFACTS, 'ui-explain.png'), fullPage: false });
+  });
+
+  it('moves through results with the keyboard and opens a document with Enter', async () => {
+    await page.goto(base);
+    await page.waitForSelector('#stats:has-text("500 documents")');
+    await page.keyboard.press('/');
+    await page.keyboard.type('vitamin D deficiency');
+    await page.waitForSelector('.hit');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.getAttribute('data-index')),
+      '1',
+      'second hit focused',
+    );
+    const title = (await page.textContent('.hit.active .title')) ?? '';
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('dialog#doc[open]');
+    assert.equal((await page.textContent('#doc .doc-title'))?.trim(), title.trim());
+    assert.ok(
+      (await page.locator('#doc .doc-text mark').count()) > 0,
+      'the query is highlighted in the document',
+    );
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-document.png'), fullPage: false });
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('dialog#doc', { state: 'hidden' });
+    await page.keyboard.press('ArrowUp');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-index')), '0');
+  });
+
+  it('shows an image collection as a grid of pictures', async () => {
+    await page.goto(base);
+    await page.waitForSelector('#collection option[value="pictures"]', { state: 'attached' });
+    await page.selectOption('#collection', 'pictures');
+    await page.waitForSelector('#stats:has-text("4 documents")');
+    await page.fill('#q', 'coloured square picture');
+    await page.waitForSelector('#grid:not([hidden]) figure img');
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll<HTMLImageElement>('#grid img')].every(
+        (i) => i.complete && i.naturalWidth === 64,
+      ),
+    );
+    assert.equal(await page.locator('#grid figure').count(), 4);
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-images.png'), fullPage: false });
   });
 
   it('shows stored eval runs as a chart', async () => {
     await page.goto(`${base}/#/eval`);
     await page.waitForSelector('#eval-chart svg rect');
-    assert.equal(await page.locator('#eval-chart svg rect').count(), 2);
+    // Two runs × (nDCG@10, recall@100), bar widths proportional to the values.
+    assert.equal(await page.locator('#eval-chart svg rect').count(), 4);
+    const widths = await page
+      .locator('#eval-chart svg rect')
+      .evaluateAll((rs) => rs.map((r) => Number(r.getAttribute('width'))));
+    assert.ok(
+      Math.abs(widths[0]! / widths[2]! - 0.6789 / 0.2485) < 0.01,
+      `bars are to scale: ${widths.join(', ')}`,
+    );
+    assert.match((await page.textContent('#eval-legend')) ?? '', /nDCG@10.*Recall@100/);
     assert.match((await page.textContent('#eval-table')) ?? '', /67\.89/);
     await page.screenshot({ path: join(ARTIFACTS, 'ui-eval.png'), fullPage: true });
   });
@@ -144,5 +222,17 @@ describe('web UI in Chromium', () => {
     assert.ok(width <= 400, `no horizontal scrolling (page is ${width}px wide)`);
     await phone.screenshot({ path: join(ARTIFACTS, 'ui-phone.png'), fullPage: false });
     await phone.close();
+  });
+
+  it('follows a dark colour scheme', async () => {
+    const dark = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark' });
+    await dark.goto(base);
+    await dark.waitForSelector('#stats:has-text("500 documents")');
+    await dark.fill('#q', 'white matter in newborns');
+    await dark.waitForSelector('.hit');
+    const bg = await dark.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.equal(bg, 'rgb(17, 19, 24)');
+    await dark.screenshot({ path: join(ARTIFACTS, 'ui-dark.png'), fullPage: false });
+    await dark.close();
   });
 });

@@ -26,8 +26,15 @@ async function api(path, body) {
     body === undefined ? { headers } : { method: 'POST', headers, body: JSON.stringify(body) },
   );
   const json = await res.json().catch(() => ({}));
-  if (!res.ok)
-    throw new Error(json.error ? `${json.error.code}: ${json.error.message}` : `HTTP ${res.status}`);
+  if (!res.ok) {
+    if (res.status === 401 || res.status === 403) keyInput.classList.add('needs-key');
+    throw new Error(
+      json.error
+        ? `${json.error.code}: ${json.error.message}${res.status === 401 ? ' — enter an API key at the top right' : ''}`
+        : `HTTP ${res.status}`,
+    );
+  }
+  keyInput.classList.remove('needs-key');
   return json;
 }
 
@@ -113,9 +120,11 @@ async function loadCollections() {
       $('#status').textContent = 'No collections yet — create one with `quiver init` and `quiver add`.';
       return;
     }
-    state.collection = collections.some((c) => c.name === state.collection)
-      ? state.collection
-      : collections[0].name;
+    // The collection picked last time, else the largest one (the one most likely worth searching).
+    const remembered = state.collection || localStorage.getItem('quiver-collection');
+    state.collection = collections.some((c) => c.name === remembered)
+      ? remembered
+      : collections.reduce((a, b) => (b.documents > a.documents ? b : a)).name;
     sel.value = state.collection;
     await loadCollection();
   } catch (e) {
@@ -146,7 +155,8 @@ async function loadFacets() {
   const aside = $('#facets');
   aside.innerHTML = '';
   for (const [field, values] of Object.entries(facets)) {
-    if (values.length < 2) continue;
+    // A field with one value, or a distinct value per document (paths, ids), filters nothing useful.
+    if (values.length < 2 || values.every((v) => v.count === 1)) continue;
     const h = document.createElement('h3');
     h.textContent = field;
     aside.append(h);
@@ -213,23 +223,41 @@ function render(res) {
   state.active = -1;
   $('#status').textContent =
     `${res.hits.length} results · ${res.mode} · ${res.tookMs} ms${res.warnings ? ` · ${res.warnings.join('; ')}` : ''}`;
+  state.hits = res.hits;
+  // Image collections (most hits carry metadata.image) show a grid of pictures above the list.
   const images = res.hits.filter((h) => h.metadata?.image);
   grid.hidden = images.length === 0 || images.length < res.hits.length / 2;
+  results.classList.toggle('compact', !grid.hidden);
   if (!grid.hidden) {
     for (const h of images) {
       const fig = document.createElement('figure');
-      fig.innerHTML = `<img alt="${escapeHtml(h.title ?? h.id)}" src="${escapeHtml(h.metadata.url ?? '')}" loading="lazy" /><figcaption>${escapeHtml(h.title ?? h.id)}</figcaption>`;
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'tile';
+      button.setAttribute('aria-label', `Open ${h.title || h.id}`);
+      const img = document.createElement('img');
+      img.alt = h.title || h.id;
+      img.loading = 'lazy';
+      void imageUrl(h).then((url) => (img.src = url));
+      const cap = document.createElement('figcaption');
+      cap.textContent = h.title || h.id;
+      button.append(img);
+      fig.append(button, cap);
+      button.addEventListener('click', () => void openDoc(res.hits.indexOf(h)));
       grid.append(fig);
     }
   }
   const tpl = $('#hit');
-  for (const h of res.hits) {
+  for (const [index, h] of res.hits.entries()) {
     const li = tpl.content.firstElementChild.cloneNode(true);
+    li.dataset.index = String(index);
+    li.querySelector('.title').addEventListener('click', () => void openDoc(index));
     li.querySelector('.rank').textContent = `${h.rank}.`;
     li.querySelector('.title').innerHTML = highlight(h.title || h.id, state.query);
     li.querySelector('.score').textContent = h.score.toFixed(4);
     const meta = Object.entries(h.metadata ?? {})
-      .filter(([, v]) => typeof v !== 'object')
+      // The picture itself stands for metadata.image; nested objects do not fit on one line.
+      .filter(([k, v]) => typeof v !== 'object' && k !== 'image')
       .map(([k, v]) => `${k}: ${v}`)
       .join(' · ');
     li.querySelector('.meta').textContent = [h.id + (h.chunk !== undefined ? ` #${h.chunk}` : ''), meta]
@@ -238,12 +266,7 @@ function render(res) {
     li.querySelector('.snippet').innerHTML =
       h.snippet?.html ?? highlight(excerpt(h.text ?? '', state.query), state.query);
     const table = li.querySelector('.explain table');
-    const rows = Object.entries(h.explain?.retrievers ?? {}).map(
-      ([name, r]) =>
-        `<tr><th>${escapeHtml(name)}</th><td>rank ${r.rank}</td><td>score ${r.score.toFixed(4)}</td><td>${r.normalized !== undefined ? `norm ${r.normalized.toFixed(3)}` : ''}</td></tr>`,
-    );
-    if (h.explain?.fused !== undefined)
-      rows.push(`<tr><th>fused</th><td colspan="3">${h.explain.fused.toFixed(4)}</td></tr>`);
+    const rows = [explainRows(h)];
     const terms = h.explain?.retrievers?.lexical?.terms;
     if (terms)
       rows.push(
@@ -253,6 +276,75 @@ function render(res) {
       );
     table.innerHTML = rows.join('');
     results.append(li);
+  }
+}
+
+/** Explain rows: each retriever's rank and score, then the fused score. */
+function explainRows(h) {
+  const rows = Object.entries(h.explain?.retrievers ?? {}).map(
+    ([name, r]) =>
+      `<tr><th>${escapeHtml(name)}</th><td>rank ${r.rank}</td><td>score ${r.score.toFixed(4)}</td><td>${r.normalized !== undefined ? `norm ${r.normalized.toFixed(3)}` : ''}</td></tr>`,
+  );
+  if (h.explain?.fused !== undefined)
+    rows.push(`<tr><th>fused</th><td colspan="3">${h.explain.fused.toFixed(4)}</td></tr>`);
+  return rows.join('');
+}
+
+/** Images need the API key, which an <img src> cannot send: fetch them and use blob URLs. */
+const imageCache = new Map();
+function imageUrl(h) {
+  const image = h.metadata?.image;
+  if (typeof image === 'string' && /^https?:\/\//.test(image)) return Promise.resolve(image);
+  const key = `${state.collection}/${h.id}`;
+  if (!imageCache.has(key)) {
+    const headers = keyInput.value ? { authorization: `Bearer ${keyInput.value}` } : {};
+    const path = `/v1/collections/${encodeURIComponent(state.collection)}/documents/${encodeURIComponent(h.id)}/image`;
+    imageCache.set(
+      key,
+      fetch(path, { headers })
+        .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(`HTTP ${r.status}`))))
+        .then((b) => URL.createObjectURL(b))
+        .catch(() => ''),
+    );
+  }
+  return imageCache.get(key);
+}
+
+/** The whole document in a dialog: text with the query highlighted, metadata, explain. */
+async function openDoc(index) {
+  const h = state.hits?.[index];
+  if (!h) return;
+  const dialog = $('#doc');
+  dialog.querySelector('.doc-title').innerHTML = highlight(h.title || h.id, state.query);
+  dialog.querySelector('.doc-id').textContent =
+    `${h.id}${h.chunk !== undefined ? ` · passage ${h.chunk}` : ''} · rank ${h.rank} · score ${h.score.toFixed(4)}`;
+  const figure = dialog.querySelector('.doc-image');
+  figure.hidden = !h.metadata?.image;
+  figure.innerHTML = '';
+  if (h.metadata?.image) {
+    const img = document.createElement('img');
+    img.alt = h.title || h.id;
+    void imageUrl(h).then((url) => (img.src = url));
+    figure.append(img);
+  }
+  dialog.querySelector('.doc-meta').innerHTML = Object.entries(h.metadata ?? {})
+    .map(
+      ([k, v]) =>
+        `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(typeof v === 'object' ? JSON.stringify(v) : v)}</td></tr>`,
+    )
+    .join('');
+  dialog.querySelector('.doc-explain').innerHTML = explainRows(h);
+  const body = dialog.querySelector('.doc-text');
+  body.innerHTML = highlight(h.text ?? '', state.query);
+  dialog.showModal();
+  // Hits carry their passage; show the whole document (chunked collections split it).
+  try {
+    const doc = await api(
+      `/v1/collections/${encodeURIComponent(state.collection)}/documents/${encodeURIComponent(h.id)}`,
+    );
+    if (dialog.open) body.innerHTML = highlight(doc.text, state.query);
+  } catch {
+    // keep the passage
   }
 }
 
@@ -278,24 +370,46 @@ async function loadEval() {
   const latest = new Map();
   for (const r of runs) latest.set(`${r.dataset}|${r.mode}|${r.method ?? ''}`, r);
   const rows = [...latest.values()];
+  // Grouped bars: nDCG@10 and recall@100 for each (dataset, mode, method), drawn as plain SVG.
+  const measures = [
+    { key: 'ndcg@10', label: 'nDCG@10', cls: 'bar-ndcg' },
+    { key: 'recall@100', label: 'Recall@100', cls: 'bar-recall' },
+  ].filter((m) => rows.some((r) => r.metrics[m.key] !== undefined));
   const w = 860;
-  const barH = 26;
-  const left = 260;
-  const h = rows.length * (barH + 8) + 30;
-  const x = (v) => left + v * (w - left - 60);
+  const barH = 18;
+  const groupGap = 14;
+  const left = 250;
+  const groupH = measures.length * (barH + 3) + groupGap;
+  const h = rows.length * groupH + 34;
+  const x = (v) => left + v * (w - left - 70);
+  const ticks = [0, 0.25, 0.5, 0.75, 1]
+    .map(
+      (t) =>
+        `<line class="grid-line" x1="${x(t)}" x2="${x(t)}" y1="0" y2="${h - 30}"></line><text class="tick" x="${x(t)}" y="${h - 14}" text-anchor="middle">${t * 100}</text>`,
+    )
+    .join('');
   const bars = rows
     .map((r, i) => {
-      const v = r.metrics['ndcg@10'] ?? 0;
-      const y = 10 + i * (barH + 8);
+      const y0 = 6 + i * groupH;
       const title = Object.entries(r.metrics)
         .map(([k, m]) => `${k}: ${m.toFixed(4)}`)
         .join('\n');
-      return `<g><title>${escapeHtml(title)}</title><text x="0" y="${y + 17}">${escapeHtml(`${r.dataset} · ${r.mode} · ${r.method ?? ''}`.slice(0, 38))}</text>
-        <rect class="bar-rect" x="${left}" y="${y}" width="${Math.max(1, x(v) - left)}" height="${barH}" rx="4"></rect>
-        <text x="${x(v) + 6}" y="${y + 17}">${(v * 100).toFixed(2)}</text></g>`;
+      const label = `${r.dataset} · ${r.method ?? ''} (${r.mode})`;
+      const labelY = y0 + (measures.length * (barH + 3)) / 2 + 4;
+      return `<g><title>${escapeHtml(`${label}\n${title}`)}</title><text class="label" x="${left - 10}" y="${labelY}" text-anchor="end">${escapeHtml(label.length > 36 ? `${label.slice(0, 35)}…` : label)}</text>${measures
+        .map((m, j) => {
+          const v = r.metrics[m.key];
+          if (v === undefined) return '';
+          const y = y0 + j * (barH + 3);
+          return `<rect class="bar-rect ${m.cls}" x="${left}" y="${y}" width="${Math.max(1, x(v) - left)}" height="${barH}" rx="3"></rect><text class="value" x="${x(v) + 6}" y="${y + barH - 5}">${(v * 100).toFixed(1)}</text>`;
+        })
+        .join('')}</g>`;
     })
     .join('');
-  chart.innerHTML = `<svg viewBox="0 0 ${w} ${h}" xmlns="http://www.w3.org/2000/svg"><line class="axis" x1="${left}" x2="${left}" y1="0" y2="${h - 20}"></line>${bars}</svg>`;
+  $('#eval-legend').innerHTML = measures
+    .map((m) => `<span><i class="swatch ${m.cls}" aria-hidden="true"></i>${m.label}</span>`)
+    .join('');
+  chart.innerHTML = `<svg viewBox="0 0 ${w} ${h}" xmlns="http://www.w3.org/2000/svg">${ticks}${bars}</svg>`;
   table.innerHTML =
     '<tr><th>dataset</th><th>split</th><th>mode</th><th>method</th><th>nDCG@10</th><th>MRR@10</th><th>R@100</th><th>MAP@100</th><th>when</th></tr>' +
     rows
@@ -348,10 +462,17 @@ $('#results').addEventListener('keydown', (e) => {
     if (state.active <= 0) $('#q').focus();
     else move(-1);
   }
-  if (e.key === 'Enter') document.activeElement?.querySelector('details')?.toggleAttribute('open');
+  const active = document.activeElement?.closest('.hit');
+  if (!active || e.target !== active) return;
+  if (e.key === 'Enter') {
+    e.preventDefault();
+    void openDoc(Number(active.dataset.index));
+  }
+  if (e.key === 'e') active.querySelector('details')?.toggleAttribute('open');
 });
 document.addEventListener('keydown', (e) => {
-  if (e.key === '/' && document.activeElement !== $('#q')) {
+  const typing = ['INPUT', 'TEXTAREA', 'SELECT'].includes(document.activeElement?.tagName ?? '');
+  if (e.key === '/' && !typing && !$('#doc').open) {
     e.preventDefault();
     $('#q').focus();
   }
@@ -360,6 +481,7 @@ for (const b of document.querySelectorAll('.modes button'))
   b.addEventListener('click', () => setMode(b.dataset.mode));
 $('#collection').addEventListener('change', (e) => {
   state.collection = e.target.value;
+  localStorage.setItem('quiver-collection', state.collection);
   void loadCollection();
 });
 window.addEventListener('hashchange', route);
