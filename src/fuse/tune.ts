@@ -1,53 +1,76 @@
 /**
- * Grid search of fusion settings on a training/dev split: each query's retriever lists are fixed,
- * only the fusion is varied, and nDCG@10 is measured with trec_eval semantics.
+ * Grid search of fusion settings on a training/dev split (never test): each query's retriever lists
+ * are fixed, only the fusion varies, and nDCG@10 is measured with trec_eval semantics (../eval).
+ * The table is sorted best first; ties keep grid order, so the result is deterministic.
  */
-import type { Qrels } from '../eval/metrics.js';
+import { QuiverError } from '../errors.js';
+import type { Qrels, Run } from '../eval/metrics.js';
 import { evaluate } from '../eval/metrics.js';
 import type { FusionOptions } from '../types.js';
 import type { RankedList } from './fusion.js';
 import { fuse } from './index.js';
 
 export interface TuneOptions {
-  /** Map a key in the lists to the document id used by the qrels. */
+  /** Map a key in the lists to the document id used by the qrels (default String(key)). */
   idOf?: (key: number) => string;
   grid?: FusionOptions[];
+  /** Fused hits kept per query before scoring (default 100). */
+  depth?: number;
 }
 
+/** The lexical weights tried; the dense weight is 1 − w. */
+const LEXICAL_WEIGHTS = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1];
+
+/** methods × normalisations × (lexical, dense) weights, for the usual two-retriever hybrid. */
 export function defaultGrid(): FusionOptions[] {
+  const pairs = LEXICAL_WEIGHTS.map((w) => ({ lexical: w, dense: +(1 - w).toFixed(2) }));
   const grid: FusionOptions[] = [];
-  const ws = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1];
+  for (const weights of pairs) grid.push({ method: 'dbsf', weights });
   for (const normalization of ['minmax', 'zscore', 'rank'] as const) {
-    for (const w of ws) grid.push({ method: 'convex', normalization, weights: { lexical: w, dense: +(1 - w).toFixed(2) } });
+    for (const weights of pairs) grid.push({ method: 'convex', normalization, weights });
   }
-  for (const w of ws) grid.push({ method: 'dbsf', weights: { lexical: w, dense: +(1 - w).toFixed(2) } });
-  for (const rrfK of [10, 60]) {
-    for (const w of ws) grid.push({ method: 'rrf', rrfK, weights: { lexical: w, dense: +(1 - w).toFixed(2) } });
-  }
+  for (const rrfK of [10, 60]) for (const weights of pairs) grid.push({ method: 'rrf', rrfK, weights });
   return grid;
 }
 
-export function scoreFusion(perQuery: Map<string, RankedList[]>, qrels: Qrels, options: FusionOptions, idOf: (k: number) => string): number {
-  const run: Record<string, Record<string, number>> = {};
+/** Mean nDCG@10 (a fraction) of one fusion setting over the queries. */
+export function scoreFusion(
+  perQuery: Map<string, RankedList[]>,
+  qrels: Qrels,
+  options: FusionOptions,
+  idOf: (k: number) => string = String,
+  depth = 100,
+): number {
+  const run: Run = {};
   for (const [qid, lists] of perQuery) {
     const row: Record<string, number> = {};
-    for (const h of fuse(lists, options).slice(0, 100)) {
-      const id = idOf(h.key);
-      if (!(id in row)) row[id] = h.score;
-    }
+    // Scores by fused rank, so trec_eval's re-sort keeps fusion's own order (including its ties).
+    fuse(lists, options)
+      .slice(0, depth)
+      .forEach((h, i) => {
+        const id = idOf(h.key);
+        if (!(id in row)) row[id] = depth - i;
+      });
     run[qid] = row;
   }
-  return evaluate(qrels, run).aggregate['ndcg_cut_10'] ?? 0;
+  return evaluate(qrels, run).aggregate['ndcg@10'] ?? 0;
 }
 
 export function tuneFusion(
   perQuery: Map<string, RankedList[]>,
   qrels: Qrels,
-  opts: TuneOptions = {},
+  gridOrOptions: FusionOptions[] | TuneOptions = {},
 ): { best: FusionOptions; table: { options: FusionOptions; ndcg10: number }[] } {
-  const idOf = opts.idOf ?? ((k: number) => String(k));
-  const table = (opts.grid ?? defaultGrid())
-    .map((options) => ({ options, ndcg10: scoreFusion(perQuery, qrels, options, idOf) }))
+  const opts: TuneOptions = Array.isArray(gridOrOptions) ? { grid: gridOrOptions } : gridOrOptions;
+  const idOf = opts.idOf ?? String;
+  const grid = opts.grid ?? defaultGrid();
+  if (grid.length === 0) {
+    throw new QuiverError('INVALID_ARGUMENT', 'tuneFusion needs at least one setting in the grid', {
+      location: { field: 'grid' },
+    });
+  }
+  const table = grid
+    .map((options) => ({ options, ndcg10: scoreFusion(perQuery, qrels, options, idOf, opts.depth ?? 100) }))
     .sort((a, b) => b.ndcg10 - a.ndcg10);
-  return { best: { ...table[0]!.options, candidates: 100 }, table };
+  return { best: { ...table[0]!.options, candidates: opts.depth ?? 100 }, table };
 }
