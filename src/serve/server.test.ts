@@ -5,6 +5,7 @@
  * (Every endpoint's happy path, auth and the openai client are in test/api.test.ts.)
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,7 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { Quiver } from '../engine/quiver.js';
 import { isQuiverError } from '../errors.js';
-import { tempDir } from '../testing/paths.js';
+import { REPO_ROOT, tempDir } from '../testing/paths.js';
 import { Authenticator, parseApiKeys } from './auth.js';
 import { createServer, startServer } from './server.js';
 
@@ -266,6 +267,56 @@ describe('server lifecycle and modes', () => {
     await openApp.close();
     await quiver.close();
     t.cleanup();
+  });
+
+  it('`quiver serve` logs JSON, serves, and exits 0 promptly on SIGTERM', async () => {
+    const t = tempDir();
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(REPO_ROOT, 'src/cli/main.ts'),
+        'serve',
+        '--data',
+        t.dir,
+        '--port',
+        '0',
+        '--api-key',
+        KEY,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, QUIVER_API_KEYS: '' },
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      let base = '';
+      for (let i = 0; i < 150 && !base; i++) {
+        base = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? '';
+        if (!base) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(base, `the server said where it listens:\n${out}`);
+      assert.equal((await fetch(`${base}/healthz`)).status, 200);
+      assert.equal(
+        (await fetch(`${base}/v1/collections`, { headers: { authorization: `Bearer ${KEY}` } })).status,
+        200,
+      );
+      const line = out.split('\n').find((l) => l.includes('"url":"/healthz"'));
+      assert.ok(line && JSON.parse(line).level === 30, 'requests are logged as structured JSON (pino)');
+      const t0 = performance.now();
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+      assert.ok(performance.now() - t0 < 5000, 'keep-alive connections do not hold the shutdown');
+      assert.match(out, /SIGTERM: finishing in-flight requests/);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      t.cleanup();
+    }
   });
 
   it('refuses to bind beyond loopback without keys or --open', async () => {
