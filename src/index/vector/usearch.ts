@@ -4,7 +4,7 @@
  * The graph stores vectors in the chosen scalar type (f32, f16, i8 — cos only —, or b1 sign bits);
  * an exact f32 copy is kept beside it. A search asks the graph for `oversample × k` candidates and
  * rescores them exactly, which restores the recall that quantization loses (20k × 64-d clustered,
- * same graph: raw i8 top-10 R@10 0.958, 80 candidates rescored 0.9995). b1 is offered for
+ * same graph: raw i8 top-10 R@10 ≈ 0.96, 80 candidates rescored ≥ 0.998). b1 is offered for
  * high-dimensional embeddings only: on 32-d clustered data even 16× oversampling reaches 0.54.
  *
  * Filters keep their recall (Qdrant #5606). usearch's JS binding has no filtered search, so:
@@ -34,6 +34,8 @@ import usearchModule from 'usearch';
 import type { Index as UsearchIndex, MetricKind, ScalarKind } from 'usearch';
 import { QuiverError } from '../../errors.js';
 import { ExactVectorIndex, TopK, checkDims } from './exact.js';
+import type { CompiledFilter } from '../../retrieve/filter.js';
+import type { StoredVector } from '../../store/store.js';
 import type { VectorHit, VectorIndex, VectorMetric, VectorSearchOptions } from './vector-index.js';
 
 export type Quantization = 'f32' | 'f16' | 'i8' | 'b1';
@@ -57,6 +59,12 @@ export interface UsearchOptions {
   exactBelow?: number;
   /** Filters allowing at most this many vectors are answered exactly (see the file comment). */
   filterExactMax?: number;
+  /**
+   * Fetch f32 vectors of record (the engine's store) for rescoring and exact search, instead of
+   * keeping a copy in memory: what makes a quantized graph save memory. Then `exactBelow` defaults
+   * to 0 (a scan would fetch every vector) and saves hold keys only.
+   */
+  getVectors?: (keys: number[]) => Promise<StoredVector[]>;
 }
 
 export interface OpenOptions extends UsearchOptions {
@@ -86,6 +94,8 @@ interface Sidecar {
   connectivity: number;
   count: number;
   watermark: number;
+  /** false: the vectors file holds keys only (the index fetched vectors from the store). */
+  vectorsIncluded: boolean;
   graph: FileDigest;
   vectors: FileDigest;
 }
@@ -121,6 +131,9 @@ export class UsearchVectorIndex implements VectorIndex {
   private index: UsearchIndex;
   /** Exact vectors of what is in the graph: rescoring, filtered exact search, persistence. */
   readonly exact: ExactVectorIndex;
+  /** With getVectors: the keys in the graph (the vectors stay in the store). */
+  private readonly fetchedKeys: Set<number> | undefined;
+  private readonly getVectors: ((keys: number[]) => Promise<StoredVector[]>) | undefined;
   private readonly oversample: number;
   private readonly exactBelow: number;
   private readonly filterExactMax: number;
@@ -144,7 +157,9 @@ export class UsearchVectorIndex implements VectorIndex {
         },
       );
     }
-    this.exactBelow = opts.exactBelow ?? 20_000;
+    this.getVectors = opts.getVectors;
+    this.fetchedKeys = opts.getVectors ? new Set() : undefined;
+    this.exactBelow = opts.exactBelow ?? (opts.getVectors ? 0 : 20_000);
     this.filterExactMax = opts.filterExactMax ?? 20_000;
     this.oversample = opts.oversample ?? { f32: 2, f16: 4, i8: 8, b1: 16 }[this.quantization];
     this.params = {
@@ -171,7 +186,37 @@ export class UsearchVectorIndex implements VectorIndex {
   }
 
   size(): number {
-    return this.exact.size();
+    return this.fetchedKeys ? this.fetchedKeys.size : this.exact.size();
+  }
+
+  private has(key: number): boolean {
+    return this.fetchedKeys ? this.fetchedKeys.has(key) : this.exact.has(key);
+  }
+
+  /** Exact vectors for `keys` (those present), in memory or fetched from the store. */
+  private async exactFor(keys: number[]): Promise<ExactVectorIndex> {
+    if (!this.getVectors) return this.exact;
+    const scratch = new ExactVectorIndex(this.dims, this.metric);
+    const present = keys.filter((k) => this.fetchedKeys!.has(k));
+    if (present.length === 0) return scratch;
+    const fetched = await this.getVectors(present);
+    scratch.addSync(
+      fetched.map((v) => v.key),
+      fetched.map((v) => v.vector),
+    );
+    return scratch;
+  }
+
+  /** Exact top-k under an optional filter: over memory, or over the fetched allowed vectors. */
+  private async exactSearch(
+    query: Float32Array,
+    k: number,
+    f: CompiledFilter | undefined,
+  ): Promise<VectorHit[]> {
+    if (!this.fetchedKeys) return this.exact.searchSync(query, k, f ? { filter: f } : {});
+    let keys = f?.allowedKeys ?? [...this.fetchedKeys];
+    if (f?.allows) keys = keys.filter(f.allows);
+    return (await this.exactFor(keys)).searchSync(query, k);
   }
 
   private writable(): void {
@@ -196,9 +241,10 @@ export class UsearchVectorIndex implements VectorIndex {
       keys = [...last.keys()];
       vectors = [...last.values()];
     }
-    const replaced = keys.filter((k) => this.exact.has(k));
+    const replaced = keys.filter((k) => this.has(k));
     if (replaced.length) this.index.remove(BigUint64Array.from(replaced.map(BigInt)));
-    this.exact.addSync(keys, vectors);
+    if (this.fetchedKeys) for (const k of keys) this.fetchedKeys.add(k);
+    else this.exact.addSync(keys, vectors);
     const flat = new Float32Array(keys.length * this.dims);
     vectors.forEach((v, i) => flat.set(v, i * this.dims));
     // threads = 0: one per core. b1 graphs binarise by sign (x > 0) inside usearch.
@@ -207,10 +253,11 @@ export class UsearchVectorIndex implements VectorIndex {
 
   async remove(keys: number[]): Promise<void> {
     this.writable();
-    const present = [...new Set(keys)].filter((k) => this.exact.has(k));
+    const present = [...new Set(keys)].filter((k) => this.has(k));
     if (present.length === 0) return;
     this.index.remove(BigUint64Array.from(present.map(BigInt)));
-    this.exact.removeSync(present);
+    if (this.fetchedKeys) for (const k of present) this.fetchedKeys.delete(k);
+    else this.exact.removeSync(present);
   }
 
   /**
@@ -218,7 +265,12 @@ export class UsearchVectorIndex implements VectorIndex {
    * (cos/ip: 1 − d, l2sq: −d), so the f32 path converts only the hits it returns; quantized graphs
    * rescore every candidate with the f32 copies.
    */
-  private scored(query: Float32Array, n: number, k: number, allows?: (key: number) => boolean): VectorHit[] {
+  private async scored(
+    query: Float32Array,
+    n: number,
+    k: number,
+    allows?: (key: number) => boolean,
+  ): Promise<VectorHit[]> {
     // One thread: a single query gains nothing from usearch's pool, and threads=0 means one per core.
     const m = this.index.search(query, Math.min(n, this.size()), 1);
     const found = m.keys.length;
@@ -242,7 +294,7 @@ export class UsearchVectorIndex implements VectorIndex {
       if (!allows || allows(numeric)) candidates.push(numeric);
     }
     const top = new TopK(Math.min(k, candidates.length));
-    for (const h of this.exact.scoreKeys(query, candidates)) top.push(h.key, h.score);
+    for (const h of (await this.exactFor(candidates)).scoreKeys(query, candidates)) top.push(h.key, h.score);
     return top.sorted();
   }
 
@@ -251,14 +303,14 @@ export class UsearchVectorIndex implements VectorIndex {
     const n = this.size();
     if (n === 0 || k <= 0) return [];
     const f = opts.filter;
-    if (n <= this.exactBelow) return this.exact.searchSync(query, k, f ? { filter: f } : {});
+    if (n <= this.exactBelow) return this.exactSearch(query, k, f);
     const ef = opts.ef ?? 0;
     if (!f) return this.scored(query, Math.max(k * this.oversample, k + 16, ef), k);
 
     const allowedCount =
       f.allowedKeys?.length ?? (f.selectivity !== undefined ? Math.ceil(f.selectivity * n) : undefined);
     if (allowedCount !== undefined && allowedCount <= this.filterExactMax)
-      return this.exact.searchSync(query, k, { filter: f });
+      return this.exactSearch(query, k, f);
     let allows = f.allows;
     if (!allows) {
       if (!f.allowedKeys) {
@@ -273,8 +325,8 @@ export class UsearchVectorIndex implements VectorIndex {
     const fraction = allowedCount !== undefined ? Math.max(allowedCount / n, 1e-6) : 1;
     let want = Math.max(Math.ceil((k * 1.5) / fraction), k * this.oversample, k + 16, ef);
     for (;;) {
-      if (want > n / 8) return this.exact.searchSync(query, k, { filter: f });
-      const hits = this.scored(query, want, k, allows);
+      if (want > n / 8) return this.exactSearch(query, k, f);
+      const hits = await this.scored(query, want, k, allows);
       if (hits.length >= k) return hits;
       want *= 4;
     }
@@ -301,7 +353,9 @@ export class UsearchVectorIndex implements VectorIndex {
     try {
       this.index.save(tmp(files.graph));
       await fsyncPath(tmp(files.graph));
-      const { keys, data } = this.exact.snapshot();
+      const { keys, data } = this.fetchedKeys
+        ? { keys: Float64Array.from(this.fetchedKeys), data: new Float32Array(0) }
+        : this.exact.snapshot();
       const fh = await openFile(tmp(files.vectors), 'w');
       try {
         await fh.write(new Uint8Array(keys.buffer, keys.byteOffset, keys.byteLength));
@@ -322,6 +376,7 @@ export class UsearchVectorIndex implements VectorIndex {
         connectivity: this.params.connectivity,
         count: keys.length,
         watermark,
+        vectorsIncluded: !this.fetchedKeys,
         graph: await digest(tmp(files.graph)),
         vectors: await digest(tmp(files.vectors)),
       };
@@ -390,8 +445,11 @@ export class UsearchVectorIndex implements VectorIndex {
       if ((await digest(files[part])).sha256 !== side[part].sha256)
         throw corrupt(`${part} file checksum mismatch`);
     }
-    if (side.vectors.bytes !== side.count * (8 + side.dims * 4))
+    const vectorBytes = side.vectorsIncluded ? side.dims * 4 : 0;
+    if (side.vectors.bytes !== side.count * (8 + vectorBytes))
       throw corrupt('vectors file does not hold count vectors');
+    if (!side.vectorsIncluded && !opts.getVectors)
+      throw corrupt('saved without vectors: open it with getVectors');
 
     const index = new UsearchVectorIndex(opts);
     try {
@@ -407,9 +465,10 @@ export class UsearchVectorIndex implements VectorIndex {
     // Copies: a Buffer's offset need not be aligned for Float64Array.
     const keys = new Float64Array(side.count);
     new Uint8Array(keys.buffer).set(raw.subarray(0, side.count * 8));
-    const data = new Float32Array(side.count * side.dims);
-    new Uint8Array(data.buffer).set(raw.subarray(side.count * 8));
-    index.exact.restore(keys, data);
+    const data = new Float32Array(opts.getVectors ? 0 : side.count * side.dims);
+    new Uint8Array(data.buffer).set(raw.subarray(side.count * 8, side.count * 8 + data.byteLength));
+    if (index.fetchedKeys) for (const k of keys) index.fetchedKeys.add(k);
+    else index.exact.restore(keys, data);
     return { index, watermark: side.watermark };
   }
 }

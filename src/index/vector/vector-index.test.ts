@@ -7,7 +7,7 @@ import { tempDir } from '../../testing/paths.js';
 import { ExactVectorIndex } from './exact.js';
 import { UsearchVectorIndex, indexFiles } from './usearch.js';
 import type { UsearchOptions } from './usearch.js';
-import type { VectorMetric } from './vector-index.js';
+import type { VectorIndex, VectorMetric } from './vector-index.js';
 import { clusteredVectors, runVectorIndexConformance } from './vector-index.conformance.js';
 
 const none = async () => undefined;
@@ -31,6 +31,39 @@ runVectorIndexConformance('usearch f32', usearch({}), { metrics: ['cos', 'ip', '
 // The brief's realistic size: 20k × 64-d around 1,000 clusters (20 points each).
 runVectorIndexConformance('usearch f32, 20k × 64-d', usearch({}), { n: 20_000, dims: 64, clusters: 1000 });
 runVectorIndexConformance('usearch i8 + rescore', usearch({ quantization: 'i8' }));
+/** A Map standing in for the store of record: the index fetches vectors instead of copying them. */
+function storeBacked(opts: UsearchOptions): {
+  index: VectorIndex;
+  store: Map<number, Float32Array>;
+  usearch: UsearchVectorIndex;
+} {
+  const store = new Map<number, Float32Array>();
+  const getVectors = async (keys: number[]) =>
+    keys.flatMap((key) => {
+      const vector = store.get(key);
+      return vector ? [{ key, vector }] : [];
+    });
+  const inner = new UsearchVectorIndex({ ...opts, getVectors });
+  const index: VectorIndex = {
+    dims: inner.dims,
+    metric: inner.metric,
+    size: () => inner.size(),
+    async add(keys, vectors) {
+      keys.forEach((k, i) => store.set(k, vectors[i]!));
+      await inner.add(keys, vectors);
+    },
+    async remove(keys) {
+      await inner.remove(keys);
+      keys.forEach((k) => store.delete(k));
+    },
+    search: (q, k, o) => inner.search(q, k, o),
+  };
+  return { index, store, usearch: inner };
+}
+runVectorIndexConformance('usearch i8 + rescore from the store (getVectors)', async ({ dims, metric }) => ({
+  index: storeBacked({ dims, metric, quantization: 'i8' }).index,
+  cleanup: none,
+}));
 runVectorIndexConformance('usearch f16 + rescore', usearch({ quantization: 'f16' }), {
   metrics: ['cos', 'l2'],
 });
@@ -67,6 +100,37 @@ describe('usearch persistence', () => {
           b.map((h) => h.key),
         );
         a.forEach((h, i) => assert.ok(Math.abs(h.score - b[i]!.score) < 1e-6));
+      }
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('with getVectors, saves keys only and needs getVectors to open', async () => {
+    const t = tempDir();
+    try {
+      const { index: wrapped, store, usearch: idx } = storeBacked({ dims: 16, quantization: 'i8' });
+      await wrapped.add(keys, data);
+      const path = join(t.dir, 'v.usearch');
+      await idx.save(path, { watermark: 9 });
+      assert.equal(statSync(indexFiles(path).vectors).size, keys.length * 8);
+      await assert.rejects(
+        UsearchVectorIndex.open(path, { dims: 16, quantization: 'i8' }),
+        (e: QuiverError) => e.code === 'INDEX_CORRUPT' && /getVectors/.test(e.message),
+      );
+      const getVectors = async (ks: number[]) => ks.map((key) => ({ key, vector: store.get(key)! }));
+      const { index, watermark } = await UsearchVectorIndex.open(path, {
+        dims: 16,
+        quantization: 'i8',
+        getVectors,
+      });
+      assert.equal(watermark, 9);
+      assert.equal(index.size(), keys.length);
+      for (const q of data.slice(0, 10)) {
+        assert.deepEqual(
+          (await index.search(q, 5)).map((h) => h.key),
+          (await idx.search(q, 5)).map((h) => h.key),
+        );
       }
     } finally {
       t.cleanup();
