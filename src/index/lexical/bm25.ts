@@ -69,6 +69,12 @@ class Postings {
   df = 0;
   /** Largest tf ever pushed (an upper bound after deletes too): gives the term's score bound. */
   maxTf = 0;
+  /**
+   * tf / (tf + k1·(1 − b + b·dl/avgdl)) per posting, valid while the field's `generation` equals
+   * `impactsGeneration` (any add or delete changes avgdl, so impacts are recomputed lazily).
+   */
+  impacts: Float32Array | undefined;
+  impactsGeneration = -1;
 
   push(ord: number, tf: number): void {
     if (this.length === this.docs.length) {
@@ -123,6 +129,8 @@ interface Clause {
   weight: number;
   /** k1 · (1 − b + b · dl / avgdl) per norm byte, as Lucene's BM25Scorer caches it. */
   lengthCache: Float32Array;
+  /** Per posting: tf / (tf + lengthCache[norm]); the clause adds weight · impact. */
+  impacts: Float32Array;
   norms: Uint8Array;
   /** No document can get more than this from the clause. */
   bound: number;
@@ -148,6 +156,8 @@ class FieldIndex {
   readonly fwdTfs: (Int32Array | undefined)[] = [];
   norms = new Uint8Array(16);
   sumTotalTermFreq = 0;
+  /** Bumped on every change of the field's statistics: invalidates cached impacts. */
+  generation = 0;
   docCount = 0;
 
   ensure(ord: number): void {
@@ -278,6 +288,7 @@ export class Bm25Index implements LexicalIndex {
     fi.norms[ord] = intToByte4(length);
     fi.sumTotalTermFreq += length;
     fi.docCount++;
+    fi.generation++;
   }
 
   async remove(keys: number[]): Promise<void> {
@@ -302,6 +313,7 @@ export class Bm25Index implements LexicalIndex {
       }
       fi.sumTotalTermFreq -= length;
       fi.docCount--;
+      fi.generation++;
       fi.fwdTerms[ord] = undefined;
       fi.fwdTfs[ord] = undefined;
     }
@@ -355,6 +367,7 @@ export class Bm25Index implements LexicalIndex {
       fi.norms[ord] = f.norm;
       fi.sumTotalTermFreq += length;
       fi.docCount++;
+      fi.generation++;
     }
   }
 
@@ -397,12 +410,28 @@ export class Bm25Index implements LexicalIndex {
           postings: p,
           weight,
           lengthCache,
+          impacts: this.impactsOf(p, fi, lengthCache),
           norms: fi.norms,
           bound,
         });
       }
     }
     return out;
+  }
+
+  /** The postings' cached impacts, recomputed when the field changed since they were computed. */
+  private impactsOf(p: Postings, fi: FieldIndex, lengthCache: Float32Array): Float32Array {
+    if (p.impacts && p.impactsGeneration === fi.generation) return p.impacts;
+    const impacts = p.impacts && p.impacts.length >= p.length ? p.impacts : new Float32Array(p.docs.length);
+    const { docs, tfs, length } = p;
+    const norms = fi.norms;
+    for (let i = 0; i < length; i++) {
+      const tf = tfs[i]!;
+      impacts[i] = tf / (tf + lengthCache[norms[docs[i]!]!]!);
+    }
+    p.impacts = impacts;
+    p.impactsGeneration = fi.generation;
+    return impacts;
   }
 
   /**
@@ -461,13 +490,12 @@ export class Bm25Index implements LexicalIndex {
             break;
           }
         }
-        const { weight, lengthCache, norms } = c;
-        const { docs, tfs, length } = c.postings;
+        const { weight, impacts } = c;
+        const { docs, length } = c.postings;
         for (let i = 0; i < length; i++) {
           const ord = docs[i]!;
-          const tf = tfs[i]!;
           if (acc[ord] === 0) touched[nTouched++] = ord;
-          acc[ord]! += (weight * tf) / (tf + lengthCache[norms[ord]!]!);
+          acc[ord]! += weight * impacts[i]!;
         }
       }
       const pool = candidates ? candidates.subarray(0, nCand) : touched.subarray(0, nTouched);
@@ -496,16 +524,13 @@ export class Bm25Index implements LexicalIndex {
     const acc = this.acc;
     let n = cands.length;
     for (let ci = from; ci < clauses.length && n > 0; ci++) {
-      const { weight, lengthCache, norms } = clauses[ci]!;
-      const { docs, tfs, length } = clauses[ci]!.postings;
+      const { weight, impacts } = clauses[ci]!;
+      const { docs, length } = clauses[ci]!.postings;
       let pos = 0;
       for (let j = 0; j < n && pos < length; j++) {
         const ord = cands[j]!;
         pos = gallop(docs, length, pos, ord);
-        if (pos < length && docs[pos] === ord) {
-          const tf = tfs[pos]!;
-          acc[ord]! += (weight * tf) / (tf + lengthCache[norms[ord]!]!);
-        }
+        if (pos < length && docs[pos] === ord) acc[ord]! += weight * impacts[pos]!;
       }
       const rest = remaining[ci + 1]!;
       let kept = 0;
@@ -614,12 +639,10 @@ export class Bm25Index implements LexicalIndex {
   private explainOrd(ord: number, clauses: Clause[]): Record<string, number> {
     const terms: Record<string, number> = {};
     for (const c of clauses) {
-      const { docs, tfs, length } = c.postings;
+      const { docs, length } = c.postings;
       const pos = gallop(docs, length, 0, ord);
-      if (pos < length && docs[pos] === ord) {
-        const tf = tfs[pos]!;
-        terms[c.label] = (terms[c.label] ?? 0) + (c.weight * tf) / (tf + c.lengthCache[c.norms[ord]!]!);
-      }
+      if (pos < length && docs[pos] === ord)
+        terms[c.label] = (terms[c.label] ?? 0) + c.weight * c.impacts[pos]!;
     }
     return terms;
   }
