@@ -12,7 +12,7 @@ const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
 const onlyIdx = args.indexOf('--only');
 const only = onlyIdx >= 0 ? args[onlyIdx + 1] : undefined;
-const filters = args.filter((a, i) => !a.startsWith('--') && i !== onlyIdx + 1);
+const filters = args.filter((a, i) => !a.startsWith('--') && (onlyIdx < 0 || i !== onlyIdx + 1));
 
 function walk(dir, out = []) {
   for (const name of readdirSync(dir)) {
