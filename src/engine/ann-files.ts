@@ -26,7 +26,8 @@ export async function openVectorIndex(
     const { index, watermark } = await UsearchVectorIndex.open(path, params);
     if (watermark === opts.expectWatermark) return { index, fresh: true };
   } catch (e) {
-    if (!isQuiverError(e)) throw e;
+    // Only a damaged or outdated file is rebuilt; a bad configuration (e.g. i8 with l2) must surface.
+    if (!isQuiverError(e) || e.code !== 'INDEX_CORRUPT') throw e;
   }
   return { index: new UsearchVectorIndex(params), fresh: false };
 }
