@@ -77,18 +77,16 @@ function engines(): Engine[] {
         ids = docs.map((d) => d.id);
         for (let i = 0; i < docs.length; i += 5000) {
           await quiver.add(
-            docs
-              .slice(i, i + 5000)
-              .map((d, j) => ({
-                key: i + j,
-                docKey: i + j,
-                docId: d.id,
-                chunk: 0,
-                title: d.title,
-                text: d.text,
-                start: 0,
-                end: 0,
-              })),
+            docs.slice(i, i + 5000).map((d, j) => ({
+              key: i + j,
+              docKey: i + j,
+              docId: d.id,
+              chunk: 0,
+              title: d.title,
+              text: d.text,
+              start: 0,
+              end: 0,
+            })),
           );
         }
       },

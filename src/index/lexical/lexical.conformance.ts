@@ -13,7 +13,16 @@ export interface LexicalFactory {
   cleanup(): Promise<void>;
 }
 
-const P = (key: number, title: string, text: string): Passage => ({ key, docKey: key, docId: `d${key}`, chunk: 0, title, text, start: 0, end: text.length });
+const P = (key: number, title: string, text: string): Passage => ({
+  key,
+  docKey: key,
+  docId: `d${key}`,
+  chunk: 0,
+  title,
+  text,
+  start: 0,
+  end: text.length,
+});
 
 const CORPUS = [
   P(1, 'Otters', 'River otters swim in rivers and eat fish.'),
@@ -47,7 +56,10 @@ export function runLexicalConformance(label: string, factory: () => Promise<Lexi
       await f.index.remove([4]);
       assert.ok(!(await f.index.search('axolotl', 5)).some((h) => h.key === 4));
       assert.equal(f.index.size(), 4);
-      await f.index.add([P(3, 'Coffee', 'Espresso is coffee brewed under pressure.'), P(4, 'Rare', 'The axolotl regrows its limbs.')]);
+      await f.index.add([
+        P(3, 'Coffee', 'Espresso is coffee brewed under pressure.'),
+        P(4, 'Rare', 'The axolotl regrows its limbs.'),
+      ]);
     });
 
     it('applies a filter inside retrieval and returns k allowed hits', async () => {
