@@ -183,12 +183,32 @@ export interface VectorFieldConfig {
   truncateDims?: number;
 }
 
+/**
+ * A learned-sparse field (SPLADE-style term weights) scored by dot product in an inverted index.
+ * model "user": vectors come with the documents (`QuiverDocument.sparse[name]`) and with the query
+ * (`SearchRequest.sparseQuery`); otherwise a sparse encoder — a registry name or a local folder
+ * (`modelDir`) for ONNX MLM-head models, or `url` for a remote endpoint.
+ */
+export interface SparseFieldConfig {
+  name: string;
+  model: string;
+  modelDir?: string;
+  /** Remote sparse-embedding endpoint (TEI-style `/embed_sparse`). */
+  url?: string;
+  /** Which document part is encoded: 'text' (title + text, default), 'title' or 'body'. */
+  source?: 'text' | 'title' | 'body';
+  /** Keep only the k largest document weights (top-k pruning); queries keep all by default. */
+  topK?: number;
+}
+
 export interface CollectionConfig {
   version: 1;
   analyzer: AnalyzerConfig;
   bm25: Bm25Config;
   chunking: ChunkingConfig;
   vectors: VectorFieldConfig[];
+  /** Learned-sparse fields (optional; absent in configs written before they existed). */
+  sparse?: SparseFieldConfig[];
   fusion: FusionOptions;
   /** Free-form state derived from the corpus (e.g. SIF weights) is stored separately, not here. */
 }
