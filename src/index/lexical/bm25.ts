@@ -9,8 +9,9 @@
  *
  * Layout: documents get dense ordinals; each term has a postings list of (ordinal, tf) in growable
  * typed arrays; a forward index (term ids + tfs per ordinal) makes deletes exact (df and lengths
- * are decremented) and lets snapshots store only the forward index. Scoring is term-at-a-time into
- * a Float32Array accumulator, then a bounded min-heap selects the top k among allowed ordinals.
+ * are decremented) and lets snapshots store only the forward index. Scoring (term-at-a-time,
+ * MaxScore, bounded top-k heap) is the shared inverted-index machinery of ../inverted, which
+ * learned-sparse fields use too.
  */
 import { createHash } from 'node:crypto';
 import { open, readFile, rename } from 'node:fs/promises';
@@ -18,6 +19,8 @@ import type { Analyzer } from '../../analyze/analyzer.js';
 import { ANALYZER_PROBE } from '../../analyze/index.js';
 import { QuiverError } from '../../errors.js';
 import type { Passage } from '../../types.js';
+import type { Clause } from '../inverted/term-at-a-time.js';
+import { PostingList, ScoringScratch, allowsOf, scoreTopK } from '../inverted/term-at-a-time.js';
 import type { LexicalIndex, LexicalSearchOptions, ScoredKey } from './lexical-index.js';
 
 // ─── Lucene SmallFloat (norm encoding) ──────────────────────────────────────────────────────
@@ -59,12 +62,10 @@ export function byte4ToInt(b: number): number {
 /** Decoded length per norm byte, as Lucene's BM25Similarity.LENGTH_TABLE. */
 const LENGTH_TABLE = Float64Array.from({ length: 256 }, (_, i) => byte4ToInt(i));
 
-// ─── growable typed postings ────────────────────────────────────────────────────────────────
+// ─── postings ───────────────────────────────────────────────────────────────────────────────
 
-class Postings {
-  docs = new Int32Array(4);
+class Postings extends PostingList {
   tfs = new Int32Array(4);
-  length = 0;
   /** Live (non-deleted) documents containing the term: Lucene's docFreq after merges. */
   df = 0;
   /** Largest tf ever pushed (an upper bound after deletes too): gives the term's score bound. */
@@ -76,64 +77,21 @@ class Postings {
   impacts: Float32Array | undefined;
   impactsGeneration = -1;
 
+  protected override grow(cap: number): void {
+    super.grow(cap);
+    const t = new Int32Array(cap);
+    t.set(this.tfs);
+    this.tfs = t;
+  }
+
   push(ord: number, tf: number): void {
-    if (this.length === this.docs.length) {
-      const cap = this.docs.length * 2;
-      const d = new Int32Array(cap);
-      d.set(this.docs);
-      const t = new Int32Array(cap);
-      t.set(this.tfs);
-      this.docs = d;
-      this.tfs = t;
-    }
+    this.reserveOne();
     this.docs[this.length] = ord;
     this.tfs[this.length] = tf;
     this.length++;
     this.df++;
     if (tf > this.maxTf) this.maxTf = tf;
   }
-}
-
-/** First index ≥ from in sorted docs[0..length) whose value is ≥ target (galloping, then binary). */
-function gallop(docs: Int32Array, length: number, from: number, target: number): number {
-  if (from >= length || docs[from]! >= target) return from;
-  let lo = from;
-  let step = 1;
-  let hi = from + 1;
-  while (hi < length && docs[hi]! < target) {
-    lo = hi;
-    step <<= 1;
-    hi = lo + step;
-  }
-  if (hi > length) hi = length;
-  // Invariant: docs[lo] < target, and docs[hi] ≥ target or hi = length.
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >>> 1;
-    if (docs[mid]! < target) lo = mid;
-    else hi = mid;
-  }
-  return hi;
-}
-
-/**
- * Relative margin under the k-th best score below which MaxScore prunes: generous against float32
- * rounding of long sums, so pruning never changes the result.
- */
-const PRUNE_SLACK = 1e-4;
-
-/** One scoring clause: a query term in one field, with everything its inner loop needs. */
-interface Clause {
-  label: string;
-  postings: Postings;
-  /** idf · query-term count · field weight */
-  weight: number;
-  /** k1 · (1 − b + b · dl / avgdl) per norm byte, as Lucene's BM25Scorer caches it. */
-  lengthCache: Float32Array;
-  /** Per posting: tf / (tf + lengthCache[norm]); the clause adds weight · impact. */
-  impacts: Float32Array;
-  norms: Uint8Array;
-  /** No document can get more than this from the clause. */
-  bound: number;
 }
 
 export interface Bm25Options {
@@ -186,14 +144,8 @@ export class Bm25Index implements LexicalIndex {
   private readonly ordOf = new Map<number, number>();
   private nextOrd = 0;
   private dead = 0;
-  /**
-   * Per-query scratch, reused across queries (search never awaits while using it): the score
-   * accumulator (0 = untouched, since every matching clause adds a positive score), the touched
-   * ordinals, and the filter verdict per ordinal (0 unknown, 1 allowed, 2 refused).
-   */
-  private acc = new Float32Array(0);
-  private touched = new Int32Array(0);
-  private verdict = new Uint8Array(0);
+  /** Per-query scoring scratch (accumulator, touched list, filter verdicts), reused across queries. */
+  private readonly scratch = new ScoringScratch();
 
   constructor(opts: Bm25Options) {
     this.analyzer = opts.analyzer;
@@ -409,9 +361,7 @@ export class Bm25Index implements LexicalIndex {
           label: this.weights ? `${fname}:${term}` : term,
           postings: p,
           weight,
-          lengthCache,
           impacts: this.impactsOf(p, fi, lengthCache),
-          norms: fi.norms,
           bound,
         });
       }
@@ -435,231 +385,24 @@ export class Bm25Index implements LexicalIndex {
   }
 
   /**
-   * Top-k by BM25. Clauses are scored term-at-a-time into a reused Float32Array, rarest (highest
-   * bound) first. Once the clauses left could not lift an unseen document above the current k-th
-   * best allowed score θ (MaxScore), the remaining clauses only update the surviving candidates,
-   * found by galloping through their sorted postings, and candidates that can no longer reach θ
-   * are dropped. The result equals exhaustive scoring: pruned documents are strictly below θ.
+   * Top-k by BM25: term-at-a-time with MaxScore pruning (../inverted/term-at-a-time.ts), rarest
+   * (highest bound) clause first. The result equals exhaustive scoring.
    */
   async search(query: string, k: number, opts: LexicalSearchOptions = {}): Promise<ScoredKey[]> {
     const tokens = this.analyzer.analyze(query);
     if (tokens.length === 0 || k <= 0 || this.ordOf.size === 0) return [];
-    const clauses = this.clauses(tokens).sort((a, b) => b.bound - a.bound);
+    const clauses = this.clauses(tokens);
     if (clauses.length === 0) return [];
-    const allows = this.allowsOf(opts);
-
-    if (this.acc.length < this.nextOrd) {
-      const cap = Math.max(this.nextOrd, this.acc.length * 2);
-      this.acc = new Float32Array(cap);
-      this.touched = new Int32Array(cap);
-      this.verdict = new Uint8Array(cap);
-    }
-    const { acc, touched, verdict, keys } = this;
-    // remaining[i] = most that clauses i.. can add to any document.
-    const remaining = new Float64Array(clauses.length + 1);
-    for (let i = clauses.length - 1; i >= 0; i--) remaining[i] = remaining[i + 1]! + clauses[i]!.bound;
-
-    const isCandidate = (ord: number): boolean => {
-      if (Number.isNaN(keys[ord]!)) return false;
-      if (!allows) return true;
-      let v = verdict[ord]!;
-      if (v === 0) verdict[ord] = v = allows(keys[ord]!) ? 1 : 2;
-      return v === 1;
-    };
-
-    let nTouched = 0;
-    let ci = 0;
-    let candidates: Int32Array | undefined;
-    let nCand = 0;
-    try {
-      for (; ci < clauses.length; ci++) {
-        const c = clauses[ci]!;
-        // Worth checking whether pruning applies when this clause's postings outnumber the
-        // documents seen so far (finding θ costs one pass over them).
-        if (this.pruning && nTouched >= k && c.postings.length > nTouched) {
-          const theta = this.kthScore(touched, nTouched, k, isCandidate);
-          const floor = theta * (1 - PRUNE_SLACK);
-          if (theta > 0 && remaining[ci]! < floor) {
-            candidates = new Int32Array(nTouched);
-            for (let i = 0; i < nTouched; i++) {
-              const ord = touched[i]!;
-              if (acc[ord]! + remaining[ci]! >= floor && isCandidate(ord)) candidates[nCand++] = ord;
-            }
-            candidates.subarray(0, nCand).sort();
-            nCand = this.scoreCandidates(clauses, ci, candidates.subarray(0, nCand), remaining, floor);
-            break;
-          }
-        }
-        const { weight, impacts } = c;
-        const { docs, length } = c.postings;
-        for (let i = 0; i < length; i++) {
-          const ord = docs[i]!;
-          if (acc[ord] === 0) touched[nTouched++] = ord;
-          acc[ord]! += weight * impacts[i]!;
-        }
-      }
-      const pool = candidates ? candidates.subarray(0, nCand) : touched.subarray(0, nTouched);
-      return this.topK(pool, k, isCandidate, opts.explain ? clauses : undefined);
-    } finally {
-      for (let i = 0; i < nTouched; i++) {
-        const ord = touched[i]!;
-        acc[ord] = 0;
-        verdict[ord] = 0;
-      }
-    }
-  }
-
-  /**
-   * MaxScore's second phase: the remaining clauses only add to the candidates (sorted ordinals);
-   * candidates that can no longer reach `floor` are dropped. Returns how many survive, compacted
-   * to the front of `cands`.
-   */
-  private scoreCandidates(
-    clauses: Clause[],
-    from: number,
-    cands: Int32Array,
-    remaining: Float64Array,
-    floor: number,
-  ): number {
-    const acc = this.acc;
-    let n = cands.length;
-    for (let ci = from; ci < clauses.length && n > 0; ci++) {
-      const { weight, impacts } = clauses[ci]!;
-      const { docs, length } = clauses[ci]!.postings;
-      let pos = 0;
-      for (let j = 0; j < n && pos < length; j++) {
-        const ord = cands[j]!;
-        pos = gallop(docs, length, pos, ord);
-        if (pos < length && docs[pos] === ord) acc[ord]! += weight * impacts[pos]!;
-      }
-      const rest = remaining[ci + 1]!;
-      let kept = 0;
-      for (let j = 0; j < n; j++) {
-        const ord = cands[j]!;
-        if (acc[ord]! + rest >= floor) cands[kept++] = ord;
-      }
-      n = kept;
-    }
-    return n;
-  }
-
-  /** The k-th best score among the given ordinals that may be returned (0 when fewer than k). */
-  private kthScore(ords: Int32Array, n: number, k: number, isCandidate: (ord: number) => boolean): number {
-    const heap = new Float32Array(k);
-    let size = 0;
-    const acc = this.acc;
-    for (let i = 0; i < n; i++) {
-      const ord = ords[i]!;
-      const s = acc[ord]!;
-      if (size === k && s <= heap[0]!) continue;
-      if (!isCandidate(ord)) continue;
-      if (size < k) {
-        let j = size++;
-        while (j > 0) {
-          const parent = (j - 1) >> 1;
-          if (heap[parent]! <= s) break;
-          heap[j] = heap[parent]!;
-          j = parent;
-        }
-        heap[j] = s;
-      } else {
-        let j = 0;
-        for (;;) {
-          const l = 2 * j + 1;
-          if (l >= k) break;
-          const m = l + 1 < k && heap[l + 1]! < heap[l]! ? l + 1 : l;
-          if (heap[m]! >= s) break;
-          heap[j] = heap[m]!;
-          j = m;
-        }
-        heap[j] = s;
-      }
-    }
-    return size === k ? heap[0]! : 0;
-  }
-
-  /** Bounded min-heap selection over the pool; ties go to the smaller key (deterministic). */
-  private topK(
-    pool: Int32Array,
-    k: number,
-    isCandidate: (ord: number) => boolean,
-    explainClauses?: Clause[],
-  ): ScoredKey[] {
-    const { acc, keys } = this;
-    const heapS = new Float64Array(k);
-    const heapO = new Int32Array(k);
-    let size = 0;
-    const worse = (sa: number, oa: number, sb: number, ob: number) =>
-      sa < sb || (sa === sb && keys[oa]! > keys[ob]!);
-    const siftDown = (i: number) => {
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < size && worse(heapS[l]!, heapO[l]!, heapS[m]!, heapO[m]!)) m = l;
-        if (r < size && worse(heapS[r]!, heapO[r]!, heapS[m]!, heapO[m]!)) m = r;
-        if (m === i) return;
-        [heapS[i], heapS[m]] = [heapS[m]!, heapS[i]!];
-        [heapO[i], heapO[m]] = [heapO[m]!, heapO[i]!];
-        i = m;
-      }
-    };
-    for (let p = 0; p < pool.length; p++) {
-      const ord = pool[p]!;
-      const s = acc[ord]!;
-      if (size === k && !worse(heapS[0]!, heapO[0]!, s, ord)) continue;
-      if (!isCandidate(ord)) continue;
-      if (size < k) {
-        let i = size++;
-        heapS[i] = s;
-        heapO[i] = ord;
-        while (i > 0) {
-          const parent = (i - 1) >> 1;
-          if (!worse(heapS[i]!, heapO[i]!, heapS[parent]!, heapO[parent]!)) break;
-          [heapS[i], heapS[parent]] = [heapS[parent]!, heapS[i]!];
-          [heapO[i], heapO[parent]] = [heapO[parent]!, heapO[i]!];
-          i = parent;
-        }
-      } else {
-        heapS[0] = s;
-        heapO[0] = ord;
-        siftDown(0);
-      }
-    }
-    const out: ScoredKey[] = [];
-    for (let i = 0; i < size; i++) {
-      const hit: ScoredKey = { key: keys[heapO[i]!]!, score: heapS[i]! };
-      if (explainClauses) hit.terms = this.explainOrd(heapO[i]!, explainClauses);
-      out.push(hit);
-    }
-    return out.sort((a, b) => b.score - a.score || a.key - b.key);
-  }
-
-  /** Per-clause contributions for one document, recomputed from the postings (explain only). */
-  private explainOrd(ord: number, clauses: Clause[]): Record<string, number> {
-    const terms: Record<string, number> = {};
-    for (const c of clauses) {
-      const { docs, length } = c.postings;
-      const pos = gallop(docs, length, 0, ord);
-      if (pos < length && docs[pos] === ord)
-        terms[c.label] = (terms[c.label] ?? 0) + c.weight * c.impacts[pos]!;
-    }
-    return terms;
-  }
-
-  /** The filter as a key predicate: the engine binds `allows`; a bare key list also works. */
-  private allowsOf(opts: LexicalSearchOptions): ((key: number) => boolean) | undefined {
-    const f = opts.filter;
-    if (!f) return undefined;
-    if (f.allows) return f.allows;
-    if (f.allowedKeys) {
-      const set = new Set(f.allowedKeys);
-      return (key) => set.has(key);
-    }
-    throw new QuiverError(
-      'INTERNAL',
-      'embedded BM25 needs a filter bound to the document table (allows or allowedKeys)',
-    );
+    return scoreTopK({
+      clauses,
+      k,
+      scratch: this.scratch,
+      keys: this.keys,
+      ordinals: this.nextOrd,
+      allows: allowsOf(opts, 'embedded BM25'),
+      pruning: this.pruning,
+      explain: opts.explain === true,
+    });
   }
 
   // ─── snapshots ────────────────────────────────────────────────────────────────────────────
