@@ -5,7 +5,7 @@
  * (Every endpoint's happy path, auth and the openai client are in test/api.test.ts.)
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -306,8 +306,21 @@ describe('server lifecycle and modes', () => {
         (await fetch(`${base}/v1/collections`, { headers: { authorization: `Bearer ${KEY}` } })).status,
         200,
       );
-      const line = out.split('\n').find((l) => l.includes('"url":"/healthz"'));
-      assert.ok(line && JSON.parse(line).level === 30, 'requests are logged as structured JSON (pino)');
+      // Access logs are written asynchronously after the response: wait for the line.
+      const healthLines = () => out.split('\n').filter((l) => l.includes('"url":"/healthz"'));
+      for (let i = 0; i < 50 && healthLines().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      const lines = healthLines();
+      assert.equal(lines.length, 1, 'one log line per request');
+      const logged = JSON.parse(lines[0]!) as {
+        level: number;
+        statusCode: number;
+        method: string;
+        ms: number;
+      };
+      assert.equal(logged.level, 30, 'requests are logged as structured JSON (pino)');
+      assert.equal(logged.statusCode, 200);
+      assert.equal(logged.method, 'GET');
+      assert.ok(logged.ms >= 0);
       const t0 = performance.now();
       child.kill('SIGTERM');
       assert.equal(await exited, 0);
@@ -317,6 +330,21 @@ describe('server lifecycle and modes', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
       t.cleanup();
     }
+  });
+
+  it('`quiver serve --log-level` rejects unknown levels, naming the option', () => {
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'serve', '--log-level', 'loud', '--port', '0'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(r.status, 1);
+    assert.match(
+      r.stderr,
+      /INVALID_ARGUMENT at field "log-level": --log-level must be one of fatal, error, warn, info/,
+    );
   });
 
   it('refuses to bind beyond loopback without keys or --open', async () => {

@@ -10,6 +10,7 @@ import { extname, join, normalize, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
+import pino from 'pino';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Quiver } from '../engine/quiver.js';
 import { QuiverError, isQuiverError } from '../errors.js';
@@ -49,8 +50,12 @@ export interface ServerOptions {
   open?: boolean;
   cors?: string[] | boolean;
   limits?: Partial<Limits>;
-  logger?: boolean;
+  /** JSON logs on stdout: true = level info; or a pino level ('warn', 'error', 'silent', …). */
+  logger?: boolean | LogLevel;
 }
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 interface RouteDef {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -145,8 +150,17 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   /** Ingest jobs still writing; closing the server waits for them before the engine closes. */
   const runningJobs = new Set<Promise<void>>();
   let closing = false;
+  // Access logs go to stdout through an asynchronous, buffered destination: a synchronous write per
+  // log line cost ≈ 0.25 ms of CPU per request under load (profiled), more than a lexical search.
+  // Lines written while a write is in flight are coalesced into the next one; flushed on close.
+  const logStream = opts.logger ? pino.destination({ dest: 1, sync: false }) : undefined;
   const app = Fastify({
-    logger: opts.logger ? { level: 'info' } : false,
+    logger: logStream
+      ? { level: opts.logger === true ? 'info' : (opts.logger as LogLevel), stream: logStream }
+      : false,
+    // One line per request, written when the response is done (see the onResponse hook), instead
+    // of fastify's two (incoming + completed).
+    disableRequestLogging: true,
     bodyLimit: limits.bodyBytes,
     // While closing we answer 503 ourselves, in the API's error shape (see the onRequest hook).
     return503OnClosing: false,
@@ -205,7 +219,19 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   app.addHook('onResponse', async (req, reply) => {
     const route = (req.routeOptions?.url as string | undefined) ?? 'unmatched';
     metrics.observe(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    if (logStream) {
+      req.log.info(
+        {
+          method: req.method,
+          url: req.url,
+          statusCode: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 100) / 100,
+        },
+        'request',
+      );
+    }
   });
+  if (logStream) app.addHook('onClose', async () => logStream.flushSync());
 
   app.setErrorHandler((err, _req, reply) => {
     const e = toApiError(err as Error);
@@ -707,6 +733,7 @@ export interface StartOptions {
   apiKey?: string;
   open?: boolean;
   cors?: string[] | boolean;
+  logLevel?: LogLevel;
 }
 
 /** `quiver serve`: start, log where, and shut down gracefully on SIGTERM/SIGINT. */
@@ -733,7 +760,7 @@ export async function startServer(o: StartOptions): Promise<void> {
     apiKeys: keys,
     open,
     ...(o.cors ? { cors: o.cors } : {}),
-    logger: true,
+    logger: o.logLevel ?? 'info',
   });
   if (open)
     app.log.warn(`AUTHENTICATION IS OFF: anyone who can reach ${host}:${o.port} can read, write and delete`);
