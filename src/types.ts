@@ -197,8 +197,10 @@ export interface SparseFieldConfig {
   url?: string;
   /** Which document part is encoded: 'text' (title + text, default), 'title' or 'body'. */
   source?: 'text' | 'title' | 'body';
-  /** Keep only the k largest document weights (top-k pruning); queries keep all by default. */
+  /** Keep only the k largest document weights (top-k pruning; default 256, 0 keeps all). */
   topK?: number;
+  /** The same for queries (default 0: queries keep every term). */
+  queryTopK?: number;
 }
 
 export interface CollectionConfig {

@@ -12,6 +12,8 @@ export const TINY_BERT = join(REPO_ROOT, '.cache', 'fixtures', 'tiny-bert');
 export const TINY_BERT_Q8 = join(REPO_ROOT, '.cache', 'fixtures', 'tiny-bert-q8');
 export const TINY_CLIP = join(REPO_ROOT, '.cache', 'fixtures', 'tiny-clip');
 export const TINY_CROSS_ENCODER = join(REPO_ROOT, '.cache', 'fixtures', 'tiny-cross-encoder');
+/** A BERT masked-language model (SPLADE-shaped: logits over the e5 vocabulary), random weights. */
+export const TINY_SPLADE = join(REPO_ROOT, '.cache', 'fixtures', 'tiny-splade');
 
 /** A temporary directory removed by the returned cleanup. */
 export function tempDir(prefix = 'quiver-test-'): { dir: string; cleanup: () => void } {

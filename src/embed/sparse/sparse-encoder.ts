@@ -15,4 +15,12 @@ export interface SparseEncoder {
   encodeQueries(texts: string[]): Promise<SparseVector[]>;
   encodeDocuments(texts: string[]): Promise<SparseVector[]>;
   close?(): Promise<void>;
+  /** Texts encoded, tokens seen and inputs truncated at the model's limit, where the encoder knows. */
+  stats?(): SparseEncodeStats;
+}
+
+export interface SparseEncodeStats {
+  texts: number;
+  tokens: number;
+  truncated: number;
 }
