@@ -41,6 +41,7 @@ import type { Embedder } from '../embed/embedder.js';
 import { SnippetSelector } from '../snippet/snippet.js';
 import type { Reranker } from '../rerank/reranker.js';
 import { SimilarityReranker } from '../rerank/similarity.js';
+import { SemanticIdIndex } from '../ids/collection-ids.js';
 
 export const LIMITS = {
   maxK: 1000,
@@ -611,6 +612,32 @@ export class Collection {
     const [doc] = await this.store.get([id]);
     if (!doc) return undefined;
     return this.passagesOf(doc).find((p) => p.key === passageKey(doc.key, chunk));
+  }
+
+  private readonly semanticIdIndexes = new Map<string, SemanticIdIndex>();
+  /**
+   * Balanced semantic IDs over a vector field's document vectors (src/ids/collection-ids.ts):
+   * fitted explicitly, stored in the collection's meta, new documents coded on read.
+   */
+  async semanticIds(fieldName?: string): Promise<SemanticIdIndex> {
+    this.assertOpen();
+    await this.catchUp();
+    const f = this.field(fieldName);
+    let ix = this.semanticIdIndexes.get(f.name);
+    if (!ix) {
+      ix = new SemanticIdIndex({
+        collection: this.name,
+        field: f.name,
+        metric: f.config.metric ?? 'cos',
+        fingerprint: () => f.embedder.fingerprint,
+        vectorSeq: () => f.seq,
+        store: this.store,
+        idOf: (key) => this.docs.get(key)?.id,
+        passageKeys: (key) => this.docs.passageKeys(key),
+      });
+      this.semanticIdIndexes.set(f.name, ix);
+    }
+    return ix;
   }
 
   async close(): Promise<void> {

@@ -15,6 +15,8 @@ export interface RqOptions {
   balanced: boolean;
   iterations?: number;
   seed?: number;
+  /** Train each level's centroids on at most this many random documents (default: all). */
+  trainSample?: number;
 }
 
 export interface ResidualQuantizer {
@@ -50,8 +52,92 @@ function sqDist(a: Float32Array, aOff: number, b: Float32Array, bOff: number, d:
   return s;
 }
 
-/** One level: k-means (balanced or plain) over rows of `data` (n × d). */
-function kmeans(data: Float32Array, n: number, d: number, k: number, balanced: boolean, iterations: number, rand: () => number): { centroids: Float32Array; assign: Uint16Array } {
+/**
+ * Code of every row against fixed centroids, written into `assign`. Plain: the nearest centroid.
+ * Balanced (capacity-constrained, each code holds at most ⌈n / k⌉ rows): rows most sure of their
+ * best centroid (largest margin to the second best) choose first; a row whose best code is full
+ * takes its nearest code with room. Only those rows get their distances computed a second time,
+ * so memory stays O(n) instead of O(n·k) preference lists.
+ */
+function assignRows(
+  data: Float32Array,
+  n: number,
+  d: number,
+  centroids: Float32Array,
+  k: number,
+  balanced: boolean,
+  assign: Uint16Array,
+): void {
+  const dist = new Float32Array(k);
+  const margin = balanced ? new Float64Array(n) : undefined;
+  for (let i = 0; i < n; i++) {
+    let bc = 0;
+    let bd = Infinity;
+    let second = Infinity;
+    for (let c = 0; c < k; c++) {
+      const x = sqDist(data, i * d, centroids, c * d, d);
+      if (x < bd) {
+        second = bd;
+        bd = x;
+        bc = c;
+      } else if (x < second) second = x;
+    }
+    assign[i] = bc;
+    // Distances are compared as float32, as a Float32Array of them would hold.
+    if (margin) margin[i] = k > 1 ? Math.fround(second) - Math.fround(bd) : 0;
+  }
+  if (!margin) return;
+  const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => margin[b]! - margin[a]! || a - b);
+  const capacity = Math.ceil(n / k);
+  const load = new Uint32Array(k);
+  for (const i of order) {
+    let c = assign[i]!;
+    if (load[c]! >= capacity) {
+      for (let j = 0; j < k; j++) dist[j] = sqDist(data, i * d, centroids, j * d, d);
+      let bd = Infinity;
+      for (let j = 0; j < k; j++) {
+        if (load[j]! < capacity && dist[j]! < bd) {
+          bd = dist[j]!;
+          c = j;
+        }
+      }
+      assign[i] = c;
+    }
+    load[c]!++;
+  }
+}
+
+/**
+ * One level: k-means (balanced or plain) over rows of `data` (n × d). With `sample` < n the
+ * centroids are trained on that many random rows and every row is then coded once against them:
+ * fitting cost stops growing with the corpus, only the final assignment pass is O(n·k·d).
+ */
+function kmeans(
+  data: Float32Array,
+  n: number,
+  d: number,
+  k: number,
+  balanced: boolean,
+  iterations: number,
+  rand: () => number,
+  sample = n,
+): { centroids: Float32Array; assign: Uint16Array } {
+  if (sample < n) {
+    // Partial Fisher–Yates: the first `sample` entries of a random permutation.
+    const perm = Uint32Array.from({ length: n }, (_, i) => i);
+    for (let i = 0; i < sample; i++) {
+      const j = i + Math.floor(rand() * (n - i));
+      const t = perm[i]!;
+      perm[i] = perm[j]!;
+      perm[j] = t;
+    }
+    const train = new Float32Array(sample * d);
+    for (let i = 0; i < sample; i++) train.set(data.subarray(perm[i]! * d, perm[i]! * d + d), i * d);
+    const { centroids } = kmeans(train, sample, d, k, balanced, iterations, rand);
+    const assign = new Uint16Array(n);
+    assignRows(data, n, d, centroids, k, balanced, assign);
+    return { centroids, assign };
+  }
   const centroids = new Float32Array(k * d);
   // k-means++ seeding.
   const first = Math.floor(rand() * n);
@@ -75,42 +161,8 @@ function kmeans(data: Float32Array, n: number, d: number, k: number, balanced: b
     centroids.set(data.subarray(pick * d, pick * d + d), c * d);
   }
   const assign = new Uint16Array(n);
-  const capacity = Math.ceil(n / k);
-  const dist = new Float32Array(k);
   for (let it = 0; it < iterations; it++) {
-    if (balanced) {
-      // Capacity-constrained assignment: points most sure of their best centroid choose first.
-      const prefs: { i: number; order: Uint16Array; margin: number }[] = [];
-      for (let i = 0; i < n; i++) {
-        for (let c = 0; c < k; c++) dist[c] = sqDist(data, i * d, centroids, c * d, d);
-        const order = Uint16Array.from({ length: k }, (_, c) => c).sort((a, b) => dist[a]! - dist[b]!);
-        prefs.push({ i, order, margin: (dist[order[1] ?? order[0]!]! - dist[order[0]!]!) });
-      }
-      prefs.sort((a, b) => b.margin - a.margin);
-      const load = new Uint32Array(k);
-      for (const p of prefs) {
-        for (const c of p.order) {
-          if (load[c]! < capacity) {
-            assign[p.i] = c;
-            load[c]!++;
-            break;
-          }
-        }
-      }
-    } else {
-      for (let i = 0; i < n; i++) {
-        let bc = 0;
-        let bd = Infinity;
-        for (let c = 0; c < k; c++) {
-          const x = sqDist(data, i * d, centroids, c * d, d);
-          if (x < bd) {
-            bd = x;
-            bc = c;
-          }
-        }
-        assign[i] = bc;
-      }
-    }
+    assignRows(data, n, d, centroids, k, balanced, assign);
     // The last assignment is kept against the centroids it was made with, so a document's code is
     // its nearest codeword (plain) and new documents are coded consistently.
     if (it === iterations - 1) break;
@@ -142,7 +194,16 @@ export function fitSemanticIds(vectors: Float32Array[], opts: RqOptions): Semant
   const codes = vectors.map(() => new Uint16Array(opts.levels));
   for (let l = 0; l < opts.levels; l++) {
     const k = Math.min(opts.codes, n);
-    const { centroids, assign } = kmeans(residual, n, d, k, opts.balanced, opts.iterations ?? 8, rand);
+    const { centroids, assign } = kmeans(
+      residual,
+      n,
+      d,
+      k,
+      opts.balanced,
+      opts.iterations ?? 8,
+      rand,
+      Math.min(n, Math.max(k, opts.trainSample ?? n)),
+    );
     codebooks.push(centroids);
     for (let i = 0; i < n; i++) {
       const c = assign[i]!;
@@ -206,7 +267,12 @@ export function collisionRate(codes: Uint16Array[]): number {
  * Beam search over the code tree: prefixes are scored by q · (c₁ + … + c_l); the `beam` best
  * survive each level. Returns the documents under the surviving full codes, best prefix first.
  */
-export function beamSearch(q: ResidualQuantizer, codes: Uint16Array[], query: Float32Array, beam: number): number[] {
+export function beamSearch(
+  q: ResidualQuantizer,
+  codes: Uint16Array[],
+  query: Float32Array,
+  beam: number,
+): number[] {
   const d = q.dims;
   const dotRow = (cb: Float32Array, c: number) => {
     let s = 0;
@@ -228,7 +294,8 @@ export function beamSearch(q: ResidualQuantizer, codes: Uint16Array[], query: Fl
     const cb = q.codebooks[l]!;
     const next: { prefix: number[]; score: number }[] = [];
     for (const b of beams) {
-      for (const c of children.get(b.prefix.join('.')) ?? []) next.push({ prefix: [...b.prefix, c], score: b.score + dotRow(cb, c) });
+      for (const c of children.get(b.prefix.join('.')) ?? [])
+        next.push({ prefix: [...b.prefix, c], score: b.score + dotRow(cb, c) });
     }
     next.sort((a, b) => b.score - a.score);
     beams = next.slice(0, beam);
