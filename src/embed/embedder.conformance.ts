@@ -4,7 +4,11 @@
  * `runEmbedderConformance` with a factory; the suite owns nothing else.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
 import type { EmbedOptions, Embedder } from './embedder.js';
 import type { ModelSpec } from './registry.js';
 import { formatInput, getModelSpec } from './registry.js';
@@ -170,6 +174,69 @@ export function runEmbedderConformance(label: string, factory: () => Promise<Emb
       const textsBefore = e.stats().texts;
       await e.embed(['one', 'two'], doc);
       assert.equal(e.stats().texts, textsBefore + 2);
+    });
+
+    describe('images (providers with the image modality)', () => {
+      const images: { dir?: string; redPath?: string; red?: Buffer; blue?: Buffer } = {};
+      before(async () => {
+        const solid = (r: number, g: number, b: number) =>
+          sharp({ create: { width: 48, height: 32, channels: 3, background: { r, g, b } } })
+            .png()
+            .toBuffer();
+        images.red = await solid(230, 20, 20);
+        images.blue = await solid(20, 20, 230);
+        images.dir = mkdtempSync(join(tmpdir(), 'quiver-conformance-'));
+        images.redPath = join(images.dir, 'red.png');
+        writeFileSync(images.redPath, images.red);
+      });
+      after(() => {
+        if (images.dir) rmSync(images.dir, { recursive: true, force: true });
+      });
+      const embedImages = (t: { skip(msg: string): void }) => {
+        if (!e.modalities.includes('image')) {
+          t.skip('text-only provider');
+          return undefined;
+        }
+        assert.equal(typeof e.embedImages, 'function', 'the image modality needs embedImages');
+        return e.embedImages!.bind(e);
+      };
+
+      it('gives one finite vector of `dims` per image, from a path or the same bytes alike', async (t) => {
+        const run = embedImages(t);
+        if (!run) return;
+        const [fromPath, fromBytes, blue] = await run([images.redPath!, images.red!, images.blue!]);
+        for (const v of [fromPath!, fromBytes!, blue!]) {
+          assert.equal(v.length, e.dims);
+          assertFinite(v, 'image');
+        }
+        assert.ok(maxAbsDiff(fromPath!, fromBytes!) <= 1e-6, 'a path and its bytes give the same vector');
+        assert.ok(maxAbsDiff(fromPath!, blue!) > 1e-6, 'different images give different vectors');
+        assert.deepEqual(await run([]), []);
+      });
+
+      it('gives unit image vectors when the spec normalises, batched or one at a time alike', async (t) => {
+        const run = embedImages(t);
+        if (!run) return;
+        const batched = await run([images.red!, images.blue!]);
+        const spec = specOf(e);
+        if (!spec || spec.normalize) {
+          for (const v of batched) assert.ok(Math.abs(norm(v) - 1) < 1e-4, `norm ${norm(v)}`);
+        }
+        const [single] = await run([images.blue!]);
+        assert.ok(maxAbsDiff(batched[1]!, single!) <= 1e-5, 'batched vs single');
+      });
+
+      it('refuses a missing path (FILE_NOT_FOUND) and bytes that are no image (INVALID_ARGUMENT)', async (t) => {
+        const run = embedImages(t);
+        if (!run) return;
+        const missing = join(images.dir!, 'missing.png');
+        await assert.rejects(run([missing]), (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'FILE_NOT_FOUND');
+          assert.ok(err.message.includes(missing), err.message);
+          return true;
+        });
+        await assert.rejects(run([Buffer.from('definitely not an image')]), { code: 'INVALID_ARGUMENT' });
+      });
     });
   });
 }

@@ -36,8 +36,14 @@ export interface ModelSpec {
   modalities?: ('text' | 'image')[];
   /** Dimensions a Matryoshka model supports truncating to. */
   matryoshka?: number[];
-  /** E5-V: prompts for text and images. */
-  prompts?: { text?: string; image?: string };
+  /**
+   * E5-V: prompts for text and images. `text` (with {text}) and `image` are the full strings the
+   * model sees after its BOS token. Images travel in a chat-style request (vLLM's multimodal
+   * `/v1/embeddings`): `imageMessage` is the user message's text part beside the image, and
+   * `chatTemplate` the Jinja template that renders that one-message conversation into
+   * BOS + `image` (vLLM renders with it when given in the request, or with `--chat-template`).
+   */
+  prompts?: { text?: string; image?: string; imageMessage?: string; chatTemplate?: string };
 }
 
 /** MTEB task instructions (mteb task files, prompt["query"]). */
@@ -166,6 +172,13 @@ const BUILT_IN: ModelSpec[] = [
       text: '<|start_header_id|>user<|end_header_id|>\n\n{text}\nSummary above sentence in one word: <|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n \n',
       image:
         '<|start_header_id|>user<|end_header_id|>\n\n<image>\nSummary above image in one word: <|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n \n',
+      // "<image>" is written out so vLLM leaves the text as is (it only prepends missing placeholders).
+      imageMessage: '<image>\nSummary above image in one word: ',
+      // The model card's llama3_template, which differs from Llama 3's own chat template: content
+      // is not trimmed and the assistant header is followed by " \n" (no generation prompt flag).
+      // The tail is a Jinja string literal because Jinja drops a template's final newline.
+      chatTemplate:
+        "{{ bos_token }}{% for message in messages %}<|start_header_id|>{{ message['role'] }}<|end_header_id|>\n\n{{ message['content'] }}<|eot_id|>{% endfor %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n \\n' }}",
     },
     modalities: ['text', 'image'],
   },
@@ -279,6 +292,10 @@ export function registerModel(spec: ModelSpec): ModelSpec {
   }
   if (spec.prompts?.text !== undefined && !spec.prompts.text.includes('{text}')) {
     bad('prompts.text', 'the text prompt must contain {text}');
+  }
+  for (const key of ['image', 'imageMessage', 'chatTemplate'] as const) {
+    const v = spec.prompts?.[key];
+    if (v !== undefined && typeof v !== 'string') bad(`prompts.${key}`, `prompts.${key} must be a string`);
   }
   for (const d of spec.matryoshka ?? []) {
     if (!Number.isInteger(d) || d < 1 || d > spec.dims)

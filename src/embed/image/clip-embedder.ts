@@ -5,11 +5,10 @@
  *
  * Image preprocessing follows CLIPImageProcessor with sharp: resize so the shorter side is 224
  * (bicubic), center-crop 224×224, RGB, scale to [0, 1], normalise with CLIP's mean and std,
- * channels first. Images come from file paths, http(s) URLs, or bytes.
+ * channels first. Images come from file paths, http(s) or data URLs, or bytes (./image-input.ts).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
@@ -18,30 +17,13 @@ import { QuiverError } from '../../errors.js';
 import type { EmbedExplain, EmbedOptions, EmbedStats, Embedder, ImageInput } from '../embedder.js';
 import type { ModelSpec } from '../registry.js';
 import { formatInput } from '../registry.js';
+import { loadImage } from './image-input.js';
+
+export { loadImage };
 
 export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
 export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711] as const;
 export const CLIP_SIZE = 224;
-
-/** Bytes of an image input: a path, an http(s) URL, or the bytes themselves. */
-export async function loadImage(input: ImageInput): Promise<Uint8Array> {
-  if (typeof input !== 'string') return input;
-  if (/^https?:\/\//.test(input)) {
-    let res: Response;
-    try {
-      res = await fetch(input, { signal: AbortSignal.timeout(30_000) });
-    } catch (e) {
-      throw new QuiverError('REMOTE_ERROR', `could not fetch image ${input}: ${(e as Error).message}`, { cause: e });
-    }
-    if (!res.ok) throw new QuiverError('REMOTE_ERROR', `image ${input} answered ${res.status}`);
-    return new Uint8Array(await res.arrayBuffer());
-  }
-  try {
-    return await readFile(input);
-  } catch {
-    throw new QuiverError('FILE_NOT_FOUND', `no image at ${input}`, { location: { file: input } });
-  }
-}
 
 /** CLIP preprocessing: a [3, 224, 224] channels-first Float32Array. */
 export async function preprocessImage(bytes: Uint8Array, size = CLIP_SIZE): Promise<Float32Array> {
@@ -54,7 +36,10 @@ export async function preprocessImage(bytes: Uint8Array, size = CLIP_SIZE): Prom
       .raw()
       .toBuffer();
   } catch (e) {
-    throw new QuiverError('INVALID_ARGUMENT', `not a readable image: ${(e as Error).message}`, { cause: e, location: { field: 'image' } });
+    throw new QuiverError('INVALID_ARGUMENT', `not a readable image: ${(e as Error).message}`, {
+      cause: e,
+      location: { field: 'image' },
+    });
   }
   const out = new Float32Array(3 * size * size);
   const plane = size * size;
@@ -97,18 +82,30 @@ export class ClipEmbedder implements Embedder {
   }
 
   static async load(spec: ModelSpec, dir: string): Promise<ClipEmbedder> {
-    const paths = { tok: join(dir, 'tokenizer.json'), text: join(dir, 'onnx', 'text_model.onnx'), vision: join(dir, 'onnx', 'vision_model.onnx') };
+    const paths = {
+      tok: join(dir, 'tokenizer.json'),
+      text: join(dir, 'onnx', 'text_model.onnx'),
+      vision: join(dir, 'onnx', 'vision_model.onnx'),
+    };
     for (const p of Object.values(paths)) {
-      if (!existsSync(p)) throw new QuiverError('FILE_NOT_FOUND', `CLIP model folder ${dir} lacks ${p}`, { location: { file: p } });
+      if (!existsSync(p))
+        throw new QuiverError('FILE_NOT_FOUND', `CLIP model folder ${dir} lacks ${p}`, {
+          location: { file: p },
+        });
     }
     const cfg = join(dir, 'tokenizer_config.json');
     const tokenizer = new Tokenizer(
       JSON.parse(readFileSync(paths.tok, 'utf8')) as ConstructorParameters<typeof Tokenizer>[0],
-      (existsSync(cfg) ? JSON.parse(readFileSync(cfg, 'utf8')) : {}) as ConstructorParameters<typeof Tokenizer>[1],
+      (existsSync(cfg) ? JSON.parse(readFileSync(cfg, 'utf8')) : {}) as ConstructorParameters<
+        typeof Tokenizer
+      >[1],
     );
     const text = await ort.InferenceSession.create(paths.text);
     const vision = await ort.InferenceSession.create(paths.vision);
-    const digest = createHash('sha256').update(readFileSync(paths.text).subarray(0, 1 << 20)).update(readFileSync(paths.vision).subarray(0, 1 << 20)).digest('hex');
+    const digest = createHash('sha256')
+      .update(readFileSync(paths.text).subarray(0, 1 << 20))
+      .update(readFileSync(paths.vision).subarray(0, 1 << 20))
+      .digest('hex');
     const e = new ClipEmbedder(spec, tokenizer, text, vision, 0, digest);
     const [probe] = await e.embed(['probe'], { role: 'query' });
     (e as { dims: number }).dims = probe!.length;
@@ -157,10 +154,13 @@ export class ClipEmbedder implements Embedder {
       const pixels = await Promise.all(batch.map(async (img) => preprocessImage(await loadImage(img))));
       const flat = new Float32Array(batch.length * 3 * CLIP_SIZE * CLIP_SIZE);
       pixels.forEach((p, j) => flat.set(p, j * p.length));
-      const res = await this.vision.run({ pixel_values: new ort.Tensor('float32', flat, [batch.length, 3, CLIP_SIZE, CLIP_SIZE]) });
+      const res = await this.vision.run({
+        pixel_values: new ort.Tensor('float32', flat, [batch.length, 3, CLIP_SIZE, CLIP_SIZE]),
+      });
       const data = res['image_embeds']!.data as Float32Array;
       const d = data.length / batch.length;
-      for (let j = 0; j < batch.length; j++) out.push(l2(Float32Array.from(data.subarray(j * d, (j + 1) * d))));
+      for (let j = 0; j < batch.length; j++)
+        out.push(l2(Float32Array.from(data.subarray(j * d, (j + 1) * d))));
     }
     return out;
   }

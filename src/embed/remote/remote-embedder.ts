@@ -4,10 +4,17 @@
  * so the server receives exactly the string the model was trained on.
  * Batching, bounded concurrency, retries with backoff + jitter on 429/5xx/network errors (honouring
  * Retry-After), and timeouts.
+ *
+ * Images (specs with the image modality, e.g. E5-V) go as vLLM's chat-style embedding request, one
+ * image per request: `{"messages": [{"role": "user", "content": [{"type": "image_url", "image_url":
+ * {"url": "data:image/png;base64,…"}}, {"type": "text", "text": <spec.prompts.imageMessage>}]}],
+ * "chat_template": <spec.prompts.chatTemplate>}`. Local files, bytes and URLs are read and checked
+ * here and sent as data URLs, so the server never needs to reach the client's files or network.
  */
 import { createHash } from 'node:crypto';
 import { QuiverError } from '../../errors.js';
-import type { EmbedExplain, EmbedOptions, EmbedStats, Embedder } from '../embedder.js';
+import type { EmbedExplain, EmbedOptions, EmbedStats, Embedder, ImageInput } from '../embedder.js';
+import { describeImage, imageDataUrl } from '../image/image-input.js';
 import type { ModelSpec } from '../registry.js';
 import { formatInput } from '../registry.js';
 import { checkDimensions, finishVector, l2normalize } from '../vector-math.js';
@@ -23,6 +30,23 @@ export interface RemoteOptions {
   retries?: number;
   /** Normalise returned vectors (default: the spec's setting). */
   normalize?: boolean;
+  /**
+   * Where the chat template of image requests comes from: 'request' (default) sends the spec's
+   * template with every request (vLLM needs `--trust-request-chat-template` for that); 'server'
+   * sends none, for a server started with `--chat-template` holding the same template.
+   */
+  chatTemplate?: 'request' | 'server';
+}
+
+/** vLLM's chat-style `/v1/embeddings` request (its multimodal embedding extension). */
+export interface ImageEmbeddingRequest {
+  model: string;
+  messages: {
+    role: 'user';
+    content: ({ type: 'image_url'; image_url: { url: string } } | { type: 'text'; text: string })[];
+  }[];
+  encoding_format: 'float';
+  chat_template?: string;
 }
 
 interface EmbeddingResponse {
@@ -46,6 +70,8 @@ export class RemoteEmbedder implements Embedder {
   dims: number;
   private readonly counters: EmbedStats = { texts: 0, tokens: 0, truncated: 0 };
   private readonly url: string;
+  /** Present when the spec has the image modality (callers check for it before indexing images). */
+  readonly embedImages?: (images: ImageInput[]) => Promise<Float32Array[]>;
 
   constructor(
     readonly spec: ModelSpec,
@@ -69,6 +95,7 @@ export class RemoteEmbedder implements Embedder {
         }),
       )
       .digest('hex');
+    if (this.modalities.includes('image')) this.embedImages = (images) => this.embedImagesRemote(images);
   }
 
   get modelId(): string {
@@ -95,30 +122,92 @@ export class RemoteEmbedder implements Embedder {
     for (let i = 0; i < inputs.length; i += size)
       batches.push(Array.from({ length: Math.min(size, inputs.length - i) }, (_, j) => i + j));
     const out = new Array<Float32Array>(inputs.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < batches.length) {
-        const b = batches[next++]!;
-        const vecs = await this.request(b.map((i) => inputs[i]!));
-        b.forEach((i, j) => (out[i] = finishVector(vecs[j]!, false, opts.dimensions)));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.opts.concurrency ?? 4, batches.length) }, worker));
+    await this.inPool(batches.length, async (k) => {
+      const b = batches[k]!;
+      const vecs = await this.request(this.textRequest(b.map((i) => inputs[i]!)), b.length);
+      b.forEach((i, j) => (out[i] = finishVector(vecs[j]!, false, opts.dimensions)));
+    });
     this.counters.texts += texts.length;
     return out;
+  }
+
+  /**
+   * Image embeddings, one request per image (a chat-style request holds one conversation). Each
+   * image is read and checked just before its request, so memory holds `concurrency` images.
+   */
+  private async embedImagesRemote(images: ImageInput[]): Promise<Float32Array[]> {
+    const out = new Array<Float32Array>(images.length);
+    await this.inPool(images.length, async (i) => {
+      const { url } = await imageDataUrl(images[i]!);
+      try {
+        out[i] = (await this.request(this.imageRequest(url), 1))[0]!;
+      } catch (e) {
+        if (!(e instanceof QuiverError)) throw e;
+        // vLLM refuses per-request chat templates unless started with --trust-request-chat-template.
+        const hint = /chat.template/i.test(e.message)
+          ? ' — start vLLM with --trust-request-chat-template, or with --chat-template holding the spec\'s prompts.chatTemplate and remote.chatTemplate "server"'
+          : '';
+        throw new QuiverError(e.code, `embedding image ${describeImage(images[i]!)}: ${e.message}${hint}`, {
+          cause: e,
+          location: { field: 'image' },
+          ...(e.details ? { details: e.details } : {}),
+        });
+      }
+    });
+    return out;
+  }
+
+  /** Run task(0 … n-1) with at most `concurrency` in flight; after a failure no new task starts. */
+  private async inPool(n: number, task: (i: number) => Promise<void>): Promise<void> {
+    let next = 0;
+    let failed = false;
+    const worker = async () => {
+      while (!failed && next < n) {
+        try {
+          await task(next++);
+        } catch (e) {
+          failed = true;
+          throw e;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.opts.concurrency ?? 4, n) }, worker));
+  }
+
+  private textRequest(input: string[]): object {
+    return { model: this.opts.model ?? this.spec.name, input, encoding_format: 'float' };
+  }
+
+  /** The chat-style request for one image, with the family's prompt and (by default) chat template. */
+  imageRequest(dataUrl: string): ImageEmbeddingRequest {
+    const prompts = this.spec.prompts;
+    const text = prompts?.imageMessage;
+    const body: ImageEmbeddingRequest = {
+      model: this.opts.model ?? this.spec.name,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'image_url', image_url: { url: dataUrl } },
+            ...(text !== undefined ? [{ type: 'text' as const, text }] : []),
+          ],
+        },
+      ],
+      encoding_format: 'float',
+    };
+    if (prompts?.chatTemplate && (this.opts.chatTemplate ?? 'request') === 'request') {
+      body.chat_template = prompts.chatTemplate;
+    }
+    return body;
   }
 
   /**
    * One batch, with retries. Matryoshka truncation is done client-side (not the `dimensions`
    * request field), because most OpenAI-compatible servers reject or ignore that field.
    */
-  private async request(input: string[]): Promise<Float32Array[]> {
+  private async request(payload: object, n: number): Promise<Float32Array[]> {
     const retries = this.opts.retries ?? 4;
-    const body = JSON.stringify({
-      model: this.opts.model ?? this.spec.name,
-      input,
-      encoding_format: 'float',
-    });
+    const body = JSON.stringify(payload);
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.opts.apiKey) headers['authorization'] = `Bearer ${this.opts.apiKey}`;
     let lastError: QuiverError | undefined;
@@ -165,7 +254,7 @@ export class RemoteEmbedder implements Embedder {
       } catch {
         throw new QuiverError('REMOTE_ERROR', `${this.url} returned invalid JSON: ${text.slice(0, 200)}`);
       }
-      return this.parse(json, input.length);
+      return this.parse(json, n);
     }
     throw lastError ?? new QuiverError('REMOTE_ERROR', `${this.url} failed`);
   }
