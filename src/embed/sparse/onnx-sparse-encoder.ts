@@ -26,12 +26,10 @@ import type { Vocabulary } from './vocabulary.js';
 import { loadVocabulary } from './vocabulary.js';
 
 /**
- * Documents keep their 256 heaviest terms by default. Trained SPLADE++ models give a passage of
- * MS MARCO length on the order of 100–250 non-zero terms, so 256 leaves typical passages untouched
- * and only trims long documents (which can reach 500+ terms, mostly low-weight expansions);
- * posting-list size and query latency grow with terms per document, which is what the bound is
- * for. Static-pruning studies of SPLADE report little effectiveness loss at this size. Set topK: 0
- * to keep every term.
+ * Documents keep their 256 heaviest terms by default. Posting-list size and query latency grow
+ * with terms per document; a long document's lightest terms are low-weight expansions, so the bound
+ * trims long documents while leaving passage-length texts nearly whole. It is a size bound, not a
+ * measured quality setting (the fixtures here have random weights); topK: 0 keeps every term.
  */
 export const DEFAULT_DOCUMENT_TOP_K = 256;
 

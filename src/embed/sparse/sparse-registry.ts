@@ -2,7 +2,7 @@
  * Known learned-sparse (SPLADE-style) encoders: their maximum input length, whether queries go
  * through the model, and where an ONNX export of them lives on the Hugging Face hub.
  *
- * Where the ONNX files are (checked against the hub listings in December 2026):
+ * Where the ONNX files are (from the repositories' hub file listings, as of this writing):
  * - prithivida/Splade_PP_en_v1 ships `model.onnx` at the repository root (an MLM export whose output
  *   is the [batch, seq, vocab] logits; the same file is mirrored as Qdrant/Splade_PP_en_v1, which is
  *   what fastembed downloads), next to tokenizer.json.
