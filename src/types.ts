@@ -3,6 +3,10 @@
  * configuration. Every stage imports its types from here, never from another stage's internals.
  */
 
+import type { SparseVector } from './embed/sparse/sparse-encoder.js';
+
+export type { SparseVector } from './embed/sparse/sparse-encoder.js';
+
 export type JsonPrimitive = string | number | boolean | null;
 export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
 export type Metadata = { [key: string]: JsonValue };
@@ -13,6 +17,11 @@ export interface QuiverDocument {
   title?: string;
   text: string;
   metadata?: Metadata;
+  /**
+   * Sparse vectors supplied by the user, per sparse field with model "user": term → weight
+   * (finite, ≥ 0). They describe the whole document and are indexed on its first passage.
+   */
+  sparse?: Record<string, SparseVector>;
 }
 
 /**
@@ -95,6 +104,10 @@ export interface SearchRequest {
   fusion?: FusionOptions;
   /** Vector field to search (default: the collection's first). */
   vectorField?: string;
+  /** Sparse field for mode "sparse" (default: the collection's first); hybrid uses every sparse field. */
+  sparseField?: string;
+  /** The query as a sparse vector (term → weight), for sparse fields with model "user". */
+  sparseQuery?: SparseVector;
   /** Instruction for instruct models, overriding the collection's default task. */
   task?: string;
   explain?: boolean;
@@ -111,7 +124,7 @@ export interface SearchRequest {
 export interface RetrieverExplain {
   rank: number;
   score: number;
-  /** Lexical: per-term contributions. */
+  /** Lexical and sparse: per-term contributions. */
   terms?: Record<string, number>;
   /** Normalised score used by fusion, when fusion normalises. */
   normalized?: number;

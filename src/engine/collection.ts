@@ -37,6 +37,9 @@ import type {
 import { chunkOf, docKeyOf, passageKey } from '../types.js';
 import { DocTable } from './doc-table.js';
 import { MIN_FIT_DOCS, VectorField } from './vector-field.js';
+import type { SparseEncoderSource } from './sparse-field.js';
+import { SparseField } from './sparse-field.js';
+import { withSparseDefault } from '../fuse/defaults.js';
 import type { Embedder } from '../embed/embedder.js';
 import { SnippetSelector } from '../snippet/snippet.js';
 import type { Reranker } from '../rerank/reranker.js';
@@ -56,6 +59,8 @@ export interface CollectionStats {
   store: string;
   seq: number;
   vectorFields: { name: string; model: string; dims: number; vectors: number; quantization: string }[];
+  /** Learned-sparse fields: passages with a vector, distinct terms indexed. */
+  sparseFields: { name: string; model: string; passages: number; terms: number }[];
   analyzer: CollectionConfig['analyzer'];
   bm25: CollectionConfig['bm25'];
   chunking: CollectionConfig['chunking'];
@@ -89,6 +94,7 @@ export class Collection {
     private readonly lexical: LexicalIndex,
     private readonly lexicalPath: string | undefined,
     private readonly fields: VectorField[],
+    private readonly sparse: SparseField[] = [],
   ) {}
 
   get config(): CollectionConfig {
@@ -99,11 +105,16 @@ export class Collection {
     return this.fields;
   }
 
+  get sparseFields(): readonly SparseField[] {
+    return this.sparse;
+  }
+
   static async open(
     name: string,
     store: CollectionStore,
     backend: StorageBackend,
     embedderFor: EmbedderSource,
+    sparseEncoderFor?: SparseEncoderSource,
   ): Promise<Collection> {
     const cfg = await store.getConfig();
     const analyzer = createAnalyzer(cfg.analyzer);
@@ -137,21 +148,42 @@ export class Collection {
       fields.push(await VectorField.open(f, await embedderFor(f), store, backend, name));
     }
 
-    const c = new Collection(name, cfg, store, backend, analyzer, lexical, lexicalPath, fields);
-    // One pass over the store builds the document table and, if needed, the lexical index.
+    const sparse: SparseField[] = [];
+    for (const f of cfg.sparse ?? []) {
+      if (f.model !== 'user' && !sparseEncoderFor) {
+        throw new QuiverError('INVALID_CONFIG', `sparse field "${f.name}" needs an encoder for model ${f.model}`, {
+          location: { field: `sparse.${f.name}.model` },
+        });
+      }
+      const encoder = f.model === 'user' ? undefined : await sparseEncoderFor!(f);
+      sparse.push(await SparseField.open(f, encoder, dir, head));
+    }
+    const staleSparse = sparse.filter((f) => !f.fresh);
+
+    const c = new Collection(name, cfg, store, backend, analyzer, lexical, lexicalPath, fields, sparse);
+    // One pass over the store builds the document table and, if needed, the lexical and sparse indexes.
     const pending: Passage[] = [];
+    let pendingDocs = new Map<number, StoredDocument>();
+    const indexPending = async () => {
+      if (!lexicalFresh) await lexical.add(pending);
+      const byKey = pendingDocs;
+      for (const f of staleSparse) await f.indexPassages(pending, (k) => byKey.get(k));
+      pending.length = 0;
+      pendingDocs = new Map();
+    };
     for await (const doc of store.scan({ batchSize: 1000 })) {
       const passages = c.passagesOf(doc);
       c.docs.set(doc.key, doc.id, doc.metadata, passages.length);
-      if (!lexicalFresh) {
+      if (!lexicalFresh || staleSparse.length) {
         pending.push(...passages);
-        if (pending.length >= 2000) await lexical.add(pending.splice(0));
+        pendingDocs.set(doc.key, doc);
+        if (pending.length >= 2000) await indexPending();
       }
     }
-    if (!lexicalFresh) {
-      if (pending.length) await lexical.add(pending);
-      c.lexicalDirty = true;
-    }
+    if (pending.length) await indexPending();
+    if (!lexicalFresh) c.lexicalDirty = true;
+    // A rebuilt (even empty) sparse index gets a snapshot at the next flush.
+    for (const f of staleSparse) f.dirty = true;
     c.seenSeq = head;
     return c;
   }
@@ -178,11 +210,33 @@ export class Collection {
     opts: UpsertOptions = {},
   ): Promise<{ upserted: number; passages: number; seq: number }> {
     this.assertOpen();
+    this.checkSparseInput(docs);
     return this.serial(async () => {
       const res = await this.store.upsert(docs);
       const passages = await this.applyChanges();
       if (!opts.deferVectors) await this.syncVectorsNow(false);
       return { upserted: docs.length, passages, seq: res.seq };
+    });
+  }
+
+  /**
+   * Documents may carry vectors only for this collection's sparse fields with model "user"
+   * (the store validates their shape; this checks they belong somewhere).
+   */
+  private checkSparseInput(docs: QuiverDocument[]): void {
+    docs.forEach((d, index) => {
+      const given = d && typeof d === 'object' && d.sparse && typeof d.sparse === 'object' ? Object.keys(d.sparse) : [];
+      for (const name of given) {
+        const f = this.sparse.find((x) => x.name === name);
+        if (f?.isUser) continue;
+        const why = f
+          ? `sparse field "${name}" is computed by ${f.config.model}; only fields with model "user" take vectors`
+          : `this collection has no sparse field "${name}" (have: ${this.sparse.map((x) => x.name).join(', ') || 'none'})`;
+        throw new QuiverError('INVALID_DOCUMENT', `document "${String(d.id)}": ${why}`, {
+          location: { field: `sparse.${name}` },
+          details: { index },
+        });
+      }
     });
   }
 
@@ -215,6 +269,10 @@ export class Collection {
         passages.push(...ps);
       }
       await this.lexical.add(passages);
+      if (this.sparse.length) {
+        const byKey = new Map(docs.map((d) => [d.key, d]));
+        for (const f of this.sparse) await f.indexPassages(passages, (k) => byKey.get(k));
+      }
       indexed += passages.length;
     };
     for await (const ch of this.store.changesSince(this.seenSeq)) {
@@ -241,6 +299,7 @@ export class Collection {
     // The lexical index replaces same-key passages itself; only keys that disappear must go.
     const gone = old.filter((k) => chunkOf(k) >= keep);
     if (gone.length) await this.lexical.remove(gone);
+    for (const f of this.sparse) await f.remove(gone);
     for (const f of this.fields) {
       // Every old vector is stale (the text changed): drop from the ANN now, re-embed in sync.
       await f.index.remove(old);
@@ -311,6 +370,7 @@ export class Collection {
       this.lexicalDirty = false;
     }
     for (const f of this.fields) if (f.seq === this.seenSeq) await f.persist();
+    for (const f of this.sparse) await f.persist(this.seenSeq);
   }
 
   // ─── reads ───────────────────────────────────────────────────────────────────────────────
@@ -345,6 +405,12 @@ export class Collection {
       store: this.backend.kind,
       seq: this.seenSeq,
       vectorFields,
+      sparseFields: this.sparse.map((f) => ({
+        name: f.name,
+        model: f.config.model,
+        passages: f.size(),
+        terms: f.vocabularySize(),
+      })),
       analyzer: this.cfg.analyzer,
       bm25: this.cfg.bm25,
       chunking: this.cfg.chunking,
@@ -382,6 +448,41 @@ export class Collection {
     return f;
   }
 
+  private sparseField(name: string | undefined): SparseField {
+    if (this.sparse.length === 0) {
+      throw new QuiverError('INVALID_ARGUMENT', `collection "${this.name}" has no sparse field; sparse search needs one`, {
+        location: { field: 'mode' },
+        details: { hint: 'create the collection with a sparse field, e.g. quiver init <name> --sparse splade=user' },
+      });
+    }
+    if (!name) return this.sparse[0]!;
+    const f = this.sparse.find((x) => x.name === name);
+    if (!f) {
+      throw new QuiverError(
+        'INVALID_ARGUMENT',
+        `no sparse field "${name}" (have: ${this.sparse.map((x) => x.name).join(', ')})`,
+        { location: { field: 'sparseField' } },
+      );
+    }
+    return f;
+  }
+
+  /**
+   * The sparse fields a request searches: the named (or first) one for mode sparse; in hybrid every
+   * field that can form a query vector (user fields only when the request brings sparseQuery).
+   */
+  private sparseFieldsFor(mode: SearchMode, req: Pick<SearchRequest, 'sparseField' | 'sparseQuery'>): SparseField[] {
+    if (mode === 'sparse') return [this.sparseField(req.sparseField)];
+    if (mode !== 'hybrid') return [];
+    if (req.sparseField !== undefined) return [this.sparseField(req.sparseField)];
+    return this.sparse.filter((f) => !f.isUser || req.sparseQuery !== undefined);
+  }
+
+  /** Retriever name of a sparse field in fusion and explain ("sparse:<field>"; weights fall back to "sparse"). */
+  static sparseListName(field: string): string {
+    return `sparse:${field}`;
+  }
+
   async search(req: SearchRequest): Promise<SearchResponse> {
     this.assertOpen();
     const t0 = performance.now();
@@ -396,12 +497,14 @@ export class Collection {
     if (!Number.isInteger(k) || k < 1 || k > LIMITS.maxK) {
       throw new QuiverError('INVALID_ARGUMENT', `k must be an integer in [1, ${LIMITS.maxK}]`, { location: { field: 'k' } });
     }
-    const mode: SearchMode = req.mode ?? (this.fields.length ? 'hybrid' : 'lexical');
-    if (!['lexical', 'dense', 'hybrid'].includes(mode)) {
-      throw new QuiverError('INVALID_ARGUMENT', `mode must be lexical, dense or hybrid (got "${String(mode)}")`, {
+    const canFuse = this.fields.length > 0 || this.sparseFieldsFor('hybrid', req).length > 0;
+    const mode: SearchMode = req.mode ?? (canFuse ? 'hybrid' : 'lexical');
+    if (!['lexical', 'dense', 'hybrid', 'sparse'].includes(mode)) {
+      throw new QuiverError('INVALID_ARGUMENT', `mode must be lexical, dense, sparse or hybrid (got "${String(mode)}")`, {
         location: { field: 'mode' },
       });
     }
+    const sparseFields = this.sparseFieldsFor(mode, req);
     await this.catchUp();
 
     let filter: CompiledFilter | undefined;
@@ -410,7 +513,7 @@ export class Collection {
       filter = this.backend.createLexicalIndex ? compiled : this.docs.bind(compiled);
     }
     const byDoc = (req.groupBy ?? 'document') === 'document';
-    const fusion: FusionOptions = { ...this.cfg.fusion, ...(req.fusion ?? {}) };
+    const fusion: FusionOptions = withSparseDefault({ ...this.cfg.fusion, ...(req.fusion ?? {}) });
     // Grouping by document needs headroom: several chunks of one document may rank together.
     const chunky = this.docs.passages > this.docs.size;
     const want = byDoc && chunky ? k * 3 : k;
@@ -427,7 +530,29 @@ export class Collection {
       for (const h of hits) lexicalHits.set(h.key, h);
       lists.push({ name: 'lexical', hits });
     }
-    if (mode === 'dense' || mode === 'hybrid') {
+    const sparseTerms = new Map<string, Map<number, ScoredKey>>();
+    if (sparseFields.length) {
+      // Sparse indexes live in memory for every backend, so they filter through the document table.
+      const sparseFilter = filter ? (this.backend.createLexicalIndex ? this.docs.bind(filter) : filter) : undefined;
+      for (const f of sparseFields) {
+        const qv = await f.queryVector(query, req.sparseQuery);
+        const hits = await f.search(qv, depth, {
+          ...(sparseFilter ? { filter: sparseFilter } : {}),
+          ...(req.explain ? { explain: true } : {}),
+        });
+        const name = Collection.sparseListName(f.name);
+        sparseTerms.set(name, new Map(hits.map((h) => [h.key, h])));
+        lists.push({ name, hits });
+      }
+    }
+    if (mode === 'hybrid') {
+      for (const f of this.sparse) {
+        if (f.isUser && req.sparseQuery === undefined && req.sparseField === undefined)
+          warnings.push(`sparse field "${f.name}" (model user) was skipped: the request has no sparseQuery`);
+      }
+    }
+    // Hybrid over a collection with sparse but no vector fields fuses lexical and sparse only.
+    if (mode === 'dense' || (mode === 'hybrid' && (this.fields.length > 0 || this.sparse.length === 0))) {
       const f = this.field(req.vectorField);
       if (f.seq !== this.seenSeq) warnings.push(`vector field "${f.name}" is still embedding recent writes`);
       const qv = await f.embedQuery(query, req.task);
@@ -452,6 +577,11 @@ export class Collection {
         const terms = lexicalHits.get(r.key)?.terms;
         const lex = r.retrievers['lexical'];
         if (terms && lex) lex.terms = terms;
+        for (const [name, byKey] of sparseTerms) {
+          const t = byKey.get(r.key)?.terms;
+          const ex = r.retrievers[name];
+          if (t && ex) ex.terms = t;
+        }
       }
     }
 
@@ -533,7 +663,10 @@ export class Collection {
    * The raw ranked lists of every retriever for a query (lexical, and dense for the given field),
    * before fusion — used to tune fusion offline on a training split.
    */
-  async rankedLists(query: string, opts: { depth?: number; vectorField?: string; task?: string } = {}): Promise<RankedList[]> {
+  async rankedLists(
+    query: string,
+    opts: { depth?: number; vectorField?: string; task?: string; sparseQuery?: SearchRequest['sparseQuery'] } = {},
+  ): Promise<RankedList[]> {
     const depth = opts.depth ?? LIMITS.defaultCandidates;
     await this.catchUp();
     const lists: RankedList[] = [{ name: 'lexical', hits: await this.lexical.search(query, depth) }];
@@ -541,6 +674,11 @@ export class Collection {
       const f = this.field(opts.vectorField);
       const qv = await f.embedQuery(query, opts.task);
       lists.push({ name: 'dense', hits: await f.index.search(qv, depth) });
+    }
+    // Every sparse field that can form a query vector (user fields need the query's vector).
+    for (const f of this.sparseFieldsFor('hybrid', opts.sparseQuery !== undefined ? { sparseQuery: opts.sparseQuery } : {})) {
+      const qv = await f.queryVector(query, opts.sparseQuery);
+      lists.push({ name: Collection.sparseListName(f.name), hits: await f.search(qv, depth, {}) });
     }
     return lists;
   }
@@ -651,5 +789,6 @@ export class Collection {
   /** Delete derived files (the store is dropped by the backend). */
   async removeDerivedFiles(): Promise<void> {
     if (this.lexicalPath) await rm(this.lexicalPath, { force: true });
+    for (const f of this.sparse) await f.removeFile();
   }
 }

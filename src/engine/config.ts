@@ -4,7 +4,7 @@
  */
 import { QuiverError } from '../errors.js';
 import { DEFAULT_FUSION } from '../fuse/defaults.js';
-import type { CollectionConfig, VectorFieldConfig } from '../types.js';
+import type { CollectionConfig, SparseFieldConfig, VectorFieldConfig } from '../types.js';
 import { DEFAULT_COLLECTION_CONFIG } from '../types.js';
 
 /** A recursive Partial, for user-supplied overrides. */
@@ -77,8 +77,51 @@ export function validateConfig(c: CollectionConfig): void {
     if (v.source && !['text', 'title', 'body', 'image'].includes(v.source))
       fail(`${at}.source`, 'source must be text, title, body or image');
   });
+  validateSparseFields(c, names);
   const m = c.fusion.method;
   if (m && !['rrf', 'convex', 'dbsf'].includes(m)) fail('fusion.method', 'fusion.method must be rrf, convex or dbsf');
+}
+
+/** Sparse fields: unique names (also against vector fields), a model ("user" or an encoder), sane options. */
+function validateSparseFields(c: CollectionConfig, vectorNames: Set<string>): void {
+  if (c.sparse === undefined) return;
+  if (!Array.isArray(c.sparse)) fail('sparse', 'sparse must be an array of sparse fields');
+  const names = new Set<string>();
+  c.sparse.forEach((f: SparseFieldConfig, i) => {
+    const at = `sparse[${i}]`;
+    if (!isObject(f)) fail(at, 'a sparse field must be an object');
+    if (typeof f.name !== 'string' || !/^[a-zA-Z0-9_-]{1,64}$/.test(f.name))
+      fail(`${at}.name`, 'sparse field names are 1–64 letters, digits, _ or -');
+    if (names.has(f.name)) fail(`${at}.name`, `duplicate sparse field "${f.name}"`);
+    if (vectorNames.has(f.name)) fail(`${at}.name`, `"${f.name}" is already a vector field; give the sparse field another name`);
+    names.add(f.name);
+    if (typeof f.model !== 'string' || f.model.trim().length === 0)
+      fail(`${at}.model`, 'model must be "user" (vectors supplied with documents and queries) or a sparse encoder');
+    if (f.modelDir !== undefined && (typeof f.modelDir !== 'string' || f.modelDir.length === 0))
+      fail(`${at}.modelDir`, 'modelDir must be a folder path');
+    if (f.url !== undefined && (typeof f.url !== 'string' || !/^https?:\/\//.test(f.url)))
+      fail(`${at}.url`, 'url must be an http(s) URL');
+    if (f.model === 'user' && (f.modelDir !== undefined || f.url !== undefined))
+      fail(`${at}.model`, 'a field with model "user" has no encoder: drop modelDir/url, or name the model');
+    if (f.source !== undefined && !['text', 'title', 'body'].includes(f.source))
+      fail(`${at}.source`, 'source must be text, title or body');
+    for (const opt of ['topK', 'queryTopK'] as const) {
+      const v = (f as SparseFieldConfig & { queryTopK?: unknown })[opt];
+      if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 100_000))
+        fail(`${at}.${opt}`, `${opt} must be an integer in [0, 100000] (0 keeps every term)`);
+    }
+  });
+}
+
+/** A sparse field from a CLI-style spec: "name" or "name=user" (user vectors), "name=<model or folder>". */
+export function sparseField(spec: string, looksLikeDir: (s: string) => boolean = () => false): SparseFieldConfig {
+  const eq = spec.indexOf('=');
+  const name = eq < 0 ? spec : spec.slice(0, eq);
+  const model = eq < 0 ? 'user' : spec.slice(eq + 1);
+  if (model === 'user') return { name, model: 'user' };
+  if (/^https?:\/\//.test(model)) return { name, model: 'remote', url: model };
+  if (looksLikeDir(model)) return { name, model: model.split(/[\\/]/).filter(Boolean).pop() ?? 'local', modelDir: model };
+  return { name, model };
 }
 
 /** A default vector field for a model name: `quiver init --model static:glove-100`. */

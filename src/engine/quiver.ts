@@ -14,7 +14,9 @@ import { EvalRunLog } from '../eval/runs.js';
 import type { StorageBackend } from '../store/store.js';
 import { COLLECTION_NAME } from '../store/store.js';
 import { openSqliteBackend } from '../store/sqlite/sqlite-backend.js';
-import type { CollectionConfig, VectorFieldConfig } from '../types.js';
+import type { CollectionConfig, SparseFieldConfig, VectorFieldConfig } from '../types.js';
+import type { SparseEncoder } from '../embed/sparse/sparse-encoder.js';
+import { SparseField, USER_SPARSE_MODEL } from './sparse-field.js';
 import { Collection } from './collection.js';
 import type { DeepPartial } from './config.js';
 import { resolveConfig } from './config.js';
@@ -50,6 +52,7 @@ export async function openBackend(opts: OpenOptions): Promise<StorageBackend> {
 export class Quiver {
   private readonly open = new Map<string, Promise<Collection>>();
   private readonly embedders = new Map<string, Promise<Embedder>>();
+  private readonly sparseEncoders = new Map<string, Promise<SparseEncoder>>();
   readonly evalRuns: EvalRunLog;
 
   private constructor(
@@ -84,8 +87,9 @@ export class Quiver {
     const resolved = resolveConfig(config);
     // Fail before creating anything if a model is unknown.
     for (const f of resolved.vectors) await this.embedderFor(f);
+    for (const f of resolved.sparse ?? []) if (f.model !== USER_SPARSE_MODEL) await this.sparseEncoderFor(f);
     const store = await this.backend.createCollection(name, resolved);
-    const opening = Collection.open(name, store, this.backend, (f) => this.embedderFor(f));
+    const opening = Collection.open(name, store, this.backend, (f) => this.embedderFor(f), (f) => this.sparseEncoderFor(f));
     this.open.set(name, opening);
     try {
       return await opening;
@@ -100,7 +104,9 @@ export class Quiver {
     if (!c) {
       c = this.backend
         .openCollection(name)
-        .then((store) => Collection.open(name, store, this.backend, (f) => this.embedderFor(f)));
+        .then((store) =>
+          Collection.open(name, store, this.backend, (f) => this.embedderFor(f), (f) => this.sparseEncoderFor(f)),
+        );
       this.open.set(name, c);
       c.catch(() => this.open.delete(name));
     }
@@ -140,9 +146,23 @@ export class Quiver {
     return createEmbedder(f.model, f.modelDir ? { modelDir: f.modelDir } : {});
   }
 
+  /** A shared sparse encoder per field configuration (loaded once per process). */
+  sparseEncoderFor(f: SparseFieldConfig): Promise<SparseEncoder> {
+    const id = SparseField.fingerprint(f);
+    let e = this.sparseEncoders.get(id);
+    if (!e) {
+      e = import('../embed/sparse/index.js').then(({ createSparseEncoder }) => createSparseEncoder(f));
+      this.sparseEncoders.set(id, e);
+      e.catch(() => this.sparseEncoders.delete(id));
+    }
+    return e;
+  }
+
   async close(): Promise<void> {
     for (const c of this.open.values()) await (await c.catch(() => undefined))?.close();
     this.open.clear();
+    for (const e of this.sparseEncoders.values()) await (await e.catch(() => undefined))?.close?.();
+    this.sparseEncoders.clear();
     for (const e of this.embedders.values()) await (await e.catch(() => undefined))?.close();
     this.embedders.clear();
     await this.backend.close();

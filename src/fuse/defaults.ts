@@ -24,3 +24,24 @@ export const DEFAULT_FUSION: FusionOptions = {
   weights: { lexical: 0.9, dense: 0.1 },
   candidates: 100,
 };
+
+/**
+ * Learned-sparse lists ("sparse:<field>") get, unless a weight names them ("sparse" or
+ * "sparse:<field>"), the lexical list's weight — not the implicit 1 of unnamed retrievers, which
+ * under DBSF would outweigh BM25's 0.9. Why lexical's: a sparse field is a term-matching
+ * retriever like BM25 (its DBSF-normalised scores behave alike), and learned-sparse models
+ * (SPLADE family) are usually at least as good as BM25, so an equal say is the neutral prior;
+ * giving it the weak dense model's 0.1 would waste a strong SPLADE, and more than lexical would
+ * let unmeasured (e.g. user-supplied) vectors override the one retriever Quiver has measured.
+ * No sparse weight is measured here (no SPLADE weights can be downloaded): tune per collection
+ * with `fusion.weights.sparse` or `quiver tune-fusion`.
+ */
+export function withSparseDefault(opts: FusionOptions): FusionOptions {
+  const w = opts.weights ?? {};
+  if (Object.keys(w).some((k) => k === 'sparse' || k.startsWith('sparse:'))) return opts;
+  const lexical = w['lexical'];
+  return {
+    ...opts,
+    weights: { ...w, sparse: typeof lexical === 'number' && Number.isFinite(lexical) ? lexical : 1 },
+  };
+}

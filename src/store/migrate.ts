@@ -60,7 +60,8 @@ function canonical(v: unknown): string {
 }
 
 function docDigestParts(d: StoredDocument): string[] {
-  return [d.id, d.title ?? '\u0001', d.text, d.metadata ? canonical(d.metadata) : '\u0001'];
+  // Sparse vectors only add parts when present, so digests of collections without them are unchanged.
+  return [d.id, d.title ?? '\u0001', d.text, d.metadata ? canonical(d.metadata) : '\u0001', ...(d.sparse ? ['sparse', canonical(d.sparse)] : [])];
 }
 
 /** Digest of a whole collection: documents, and vectors keyed by (doc id, chunk) so keys may differ. */
@@ -135,7 +136,7 @@ export async function migrateCollection(
           const page = await src.list({ ...(cursor ? { cursor } : {}), limit: batchSize });
           const docs = page.docs.filter((d) => cp.lastId === null || d.id > cp.lastId);
           if (docs.length) {
-            const res = await dst.upsert(docs.map(({ id, title, text, metadata }) => ({ id, text, ...(title !== undefined ? { title } : {}), ...(metadata ? { metadata } : {}) })));
+            const res = await dst.upsert(docs.map(({ id, title, text, metadata, sparse }) => ({ id, text, ...(title !== undefined ? { title } : {}), ...(metadata ? { metadata } : {}), ...(sparse ? { sparse } : {}) })));
             if (lexical) {
               // The passages the engine would index (Collection.passagesOf), under the target's keys.
               await lexical.add(docs.flatMap((d, i) => chunkDocument({ ...d, key: res.keys[i]!, seq: res.seq }, config.chunking)));

@@ -204,6 +204,14 @@ export function runStoreConformance(label: string, factory: () => Promise<StoreF
         [{ id: 'num-title', text: 't', title: 3 }, 'title'],
         [{ id: 'arr-meta', text: 't', metadata: [1, 2] }, 'metadata'],
         [{ id: 'str-meta', text: 't', metadata: 'x' }, 'metadata'],
+        [{ id: 'sp-arr', text: 't', sparse: [1] }, 'sparse'],
+        [{ id: 'sp-vec', text: 't', sparse: { s: 5 } }, 'sparse.s'],
+        [{ id: 'sp-nan', text: 't', sparse: { s: { a: NaN } } }, 'sparse.s.a'],
+        [{ id: 'sp-inf', text: 't', sparse: { s: { a: Infinity } } }, 'sparse.s.a'],
+        [{ id: 'sp-neg', text: 't', sparse: { s: { a: -0.5 } } }, 'sparse.s.a'],
+        [{ id: 'sp-str', text: 't', sparse: { s: { a: '1' } } }, 'sparse.s.a'],
+        [{ id: 'sp-huge', text: 't', sparse: { s: { a: 1e300 } } }, 'sparse.s.a'],
+        [{ id: 'sp-empty-term', text: 't', sparse: { s: { '': 1 } } }, 'sparse.s'],
       ];
       for (const [doc, field] of bad) {
         const batch = [good('g1'), doc as QuiverDocument, good('g2'), { id: 'keep', text: 'overwritten?' }];
@@ -497,6 +505,34 @@ export function runStoreConformance(label: string, factory: () => Promise<StoreF
       assert.ok(got!.text === text, 'identical text');
       await s.delete(['huge']);
       assert.equal(await s.count(), 0);
+    });
+
+    it('round-trips user-supplied sparse vectors through get, getByKeys, list, scan, update and reopen', async () => {
+      const s = await fresh();
+      const sparse = {
+        splade: { otter: 1.25, '##ase': 0.5, clé: 2, zero: 0, tiny: 1e-9 },
+        other: { 'term with spaces': 3 },
+      };
+      const { keys } = await s.upsert([
+        { id: 'sp', text: 'with sparse', sparse },
+        { id: 'plain', text: 'without' },
+      ]);
+      const [got] = await s.get(['sp']);
+      assert.deepEqual(got!.sparse, sparse);
+      assert.deepEqual((await s.getByKeys([keys[0]!]))[0]!.sparse, sparse);
+      assert.deepEqual((await s.list({ limit: 10 })).docs.find((d) => d.id === 'sp')!.sparse, sparse);
+      const scanned = await collect(s.scan({ batchSize: 1 }));
+      assert.deepEqual(scanned.find((d) => d.id === 'sp')!.sparse, sparse);
+      assert.equal(scanned.find((d) => d.id === 'plain')!.sparse, undefined, 'absent stays absent');
+      // An update replaces the vectors; an update without them removes them.
+      await s.upsert([{ id: 'sp', text: 'with sparse', sparse: { splade: { seal: 4 } } }]);
+      assert.deepEqual((await s.get(['sp']))[0]!.sparse, { splade: { seal: 4 } });
+      await s.upsert([{ id: 'plain', text: 'now with', sparse: { splade: { fish: 0.75 } } }]);
+      await s.upsert([{ id: 'sp', text: 'dropped' }]);
+      assert.equal((await s.get(['sp']))[0]!.sparse, undefined);
+      await s.close();
+      const again = await backend.openCollection(s.name);
+      assert.deepEqual((await again.get(['plain']))[0]!.sparse, { splade: { fish: 0.75 } });
     });
 
     it('keeps data across close and reopen', async () => {

@@ -70,6 +70,58 @@ export function validateDocument(doc: unknown, index: number): asserts doc is Qu
       throw new QuiverError('INVALID_DOCUMENT', `document "${id}": ${bad} is not a JSON value`, at(bad));
     }
   }
+  const { sparse } = doc;
+  if (sparse !== undefined && sparse !== null) {
+    if (!isPlainObject(sparse)) {
+      throw new QuiverError(
+        'INVALID_DOCUMENT',
+        `document "${id}": sparse must be an object of field name → {term: weight}`,
+        at('sparse'),
+      );
+    }
+    for (const [field, vector] of Object.entries(sparse)) {
+      const bad = sparseVectorProblem(vector, `sparse.${field}`);
+      if (bad) throw new QuiverError('INVALID_DOCUMENT', `document "${id}": ${bad.message}`, at(bad.path));
+    }
+  }
+}
+
+/** Most terms one sparse vector may hold (SPLADE documents have hundreds; this is a sanity bound). */
+export const MAX_SPARSE_TERMS = 65_536;
+/**
+ * Nonzero sparse weights must lie in this range: scores accumulate in float32, where a product of
+ * two tinier weights would vanish and a sum of larger ones would overflow.
+ */
+export const SPARSE_WEIGHT_RANGE = [1e-12, 1e12] as const;
+
+/**
+ * Why a value is not a sparse vector (term → weight), naming the path of the first bad part, or
+ * undefined when it is one. Terms are non-empty strings; weights finite numbers, 0 (ignored) or
+ * positive within SPARSE_WEIGHT_RANGE — learned-sparse weights (SPLADE's log(1 + ReLU)) are never
+ * negative, and dot-product pruning relies on it.
+ */
+export function sparseVectorProblem(v: unknown, path: string): { path: string; message: string } | undefined {
+  if (!isPlainObject(v)) return { path, message: `${path} must be an object of term → weight` };
+  const entries = Object.entries(v);
+  if (entries.length > MAX_SPARSE_TERMS)
+    return { path, message: `${path} has ${entries.length} terms (max ${MAX_SPARSE_TERMS})` };
+  const [lo, hi] = SPARSE_WEIGHT_RANGE;
+  for (const [term, w] of entries) {
+    const at = `${path}.${term}`;
+    if (term.length === 0) return { path, message: `${path} has an empty term` };
+    if (typeof w !== 'number' || !Number.isFinite(w))
+      return { path: at, message: `${at} must be a finite number (got ${JSON.stringify(w) ?? String(w)})` };
+    if (w < 0) return { path: at, message: `${at} is negative (${w}); sparse weights are ≥ 0` };
+    if (w !== 0 && (w < lo || w > hi))
+      return { path: at, message: `${at} = ${w} is outside [${lo}, ${hi}] (use 0 to leave a term out)` };
+  }
+  return undefined;
+}
+
+/** Throws INVALID_ARGUMENT naming the bad part when a query's sparse vector is malformed. */
+export function validateSparseQuery(v: unknown, field = 'sparseQuery'): asserts v is Record<string, number> {
+  const bad = sparseVectorProblem(v, field);
+  if (bad) throw new QuiverError('INVALID_ARGUMENT', bad.message, { location: { field: bad.path } });
 }
 
 /** Validates every document (throwing on the first bad one) before the caller writes any. */

@@ -18,6 +18,7 @@ import { describeImage, imageDataUrl } from '../image/image-input.js';
 import type { ModelSpec } from '../registry.js';
 import { formatInput } from '../registry.js';
 import { checkDimensions, finishVector, l2normalize } from '../vector-math.js';
+import { postJsonWithRetries } from './post-json.js';
 
 export interface RemoteOptions {
   baseUrl: string;
@@ -54,15 +55,8 @@ interface EmbeddingResponse {
   usage?: { prompt_tokens?: number; total_tokens?: number };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Retry-After is either delay-seconds or an HTTP date; capped so a server cannot stall us. */
-export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - now;
-  return Number.isFinite(ms) ? Math.min(Math.max(0, ms), 30_000) : undefined;
-}
+// The HTTP retry policy is shared with the other remote providers (sparse encoders, rerankers).
+export { parseRetryAfter } from './post-json.js';
 
 export class RemoteEmbedder implements Embedder {
   readonly modalities: readonly ('text' | 'image')[];
@@ -205,58 +199,13 @@ export class RemoteEmbedder implements Embedder {
    * One batch, with retries. Matryoshka truncation is done client-side (not the `dimensions`
    * request field), because most OpenAI-compatible servers reject or ignore that field.
    */
-  private async request(payload: object, n: number): Promise<Float32Array[]> {
-    const retries = this.opts.retries ?? 4;
-    const body = JSON.stringify(payload);
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (this.opts.apiKey) headers['authorization'] = `Bearer ${this.opts.apiKey}`;
-    let lastError: QuiverError | undefined;
-    for (let attempt = 0; attempt <= retries; attempt++) {
-      if (attempt > 0) {
-        const base = Math.min(8000, 200 * 2 ** (attempt - 1));
-        const wait = lastError?.details?.['retryAfterMs'] as number | undefined;
-        await sleep(wait ?? base / 2 + Math.random() * base);
-      }
-      let res: Response;
-      try {
-        res = await fetch(this.url, {
-          method: 'POST',
-          headers,
-          body,
-          signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
-        });
-      } catch (e) {
-        const timeout = (e as Error).name === 'TimeoutError';
-        lastError = new QuiverError(
-          timeout ? 'TIMEOUT' : 'REMOTE_ERROR',
-          `${this.url}: ${timeout ? 'timed out' : (e as Error).message}`,
-          { cause: e },
-        );
-        continue;
-      }
-      if (res.status === 429 || res.status >= 500) {
-        const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-        const excerpt = (await res.text().catch(() => '')).slice(0, 200);
-        lastError = new QuiverError('REMOTE_ERROR', `${this.url} answered ${res.status}: ${excerpt}`, {
-          details: { status: res.status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) },
-        });
-        continue;
-      }
-      const text = await res.text();
-      if (!res.ok) {
-        throw new QuiverError('REMOTE_ERROR', `${this.url} answered ${res.status}: ${text.slice(0, 300)}`, {
-          details: { status: res.status },
-        });
-      }
-      let json: EmbeddingResponse;
-      try {
-        json = JSON.parse(text) as EmbeddingResponse;
-      } catch {
-        throw new QuiverError('REMOTE_ERROR', `${this.url} returned invalid JSON: ${text.slice(0, 200)}`);
-      }
-      return this.parse(json, n);
-    }
-    throw lastError ?? new QuiverError('REMOTE_ERROR', `${this.url} failed`);
+  private async request(body: object, n: number): Promise<Float32Array[]> {
+    const json = await postJsonWithRetries(this.url, body, {
+      ...(this.opts.apiKey ? { apiKey: this.opts.apiKey } : {}),
+      ...(this.opts.retries !== undefined ? { retries: this.opts.retries } : {}),
+      ...(this.opts.timeoutMs !== undefined ? { timeoutMs: this.opts.timeoutMs } : {}),
+    });
+    return this.parse(json as EmbeddingResponse, n);
   }
 
   /** Check the response's shape: one finite vector per input, indices a permutation, agreed dims. */

@@ -90,6 +90,12 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
     sql: `ALTER TABLE quiver_meta ALTER COLUMN v TYPE json USING v::json;`,
   },
   {
+    // User-supplied sparse vectors (field → term → weight), as written (json, not jsonb: no
+    // reordering, no numeric normalisation).
+    version: 6,
+    sql: `ALTER TABLE quiver_docs ADD COLUMN IF NOT EXISTS sparse json;`,
+  },
+  {
     // Lexical queries read only the postings of their terms: norms and document keys ride on the
     // postings, and document frequencies and collection statistics are maintained, not counted.
     version: 5,
@@ -182,6 +188,7 @@ interface DocRow {
   title: string | null;
   text: string;
   metadata: Metadata | null;
+  sparse: NonNullable<StoredDocument['sparse']> | null;
   seq: string;
 }
 
@@ -189,6 +196,7 @@ function rowToDoc(r: DocRow): StoredDocument {
   const d: StoredDocument = { id: r.id, text: r.text, key: Number(r.key), seq: Number(r.seq) };
   if (r.title !== null) d.title = r.title;
   if (r.metadata !== null) d.metadata = r.metadata;
+  if (r.sparse !== null && r.sparse !== undefined) d.sparse = r.sparse;
   return d;
 }
 
@@ -233,9 +241,11 @@ export class PostgresCollectionStore implements CollectionStore {
       }
       const existed = new Set(existing.rows.map((r) => r.id));
       await c.query(
-        `INSERT INTO quiver_docs (collection, key, id, title, text, metadata, seq)
-         SELECT $1, k, i, t, x, m::jsonb, $2 FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[]) AS u(k, i, t, x, m)
-         ON CONFLICT (collection, key) DO UPDATE SET title = excluded.title, text = excluded.text, metadata = excluded.metadata, seq = excluded.seq`,
+        `INSERT INTO quiver_docs (collection, key, id, title, text, metadata, sparse, seq)
+         SELECT $1, k, i, t, x, m::jsonb, sp::json, $2
+           FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS u(k, i, t, x, m, sp)
+         ON CONFLICT (collection, key) DO UPDATE SET title = excluded.title, text = excluded.text, metadata = excluded.metadata,
+           sparse = excluded.sparse, seq = excluded.seq`,
         [
           this.name,
           seq,
@@ -244,6 +254,7 @@ export class PostgresCollectionStore implements CollectionStore {
           docs.map((d) => d.title ?? null),
           docs.map((d) => d.text),
           docs.map((d) => (d.metadata ? JSON.stringify(d.metadata) : null)),
+          docs.map((d) => (d.sparse ? JSON.stringify(d.sparse) : null)),
         ],
       );
       const inserted = docs.filter((d) => !existed.has(d.id)).length;
@@ -275,13 +286,13 @@ export class PostgresCollectionStore implements CollectionStore {
   }
 
   async get(ids: string[]): Promise<StoredDocument[]> {
-    const r = await query<DocRow>(this.pool, 'SELECT key, id, title, text, metadata, seq FROM quiver_docs WHERE collection = $1 AND id = ANY($2)', [this.name, ids]);
+    const r = await query<DocRow>(this.pool, 'SELECT key, id, title, text, metadata, sparse, seq FROM quiver_docs WHERE collection = $1 AND id = ANY($2)', [this.name, ids]);
     const by = new Map(r.rows.map((row) => [row.id, rowToDoc(row)]));
     return ids.map((id) => by.get(id)).filter((d): d is StoredDocument => d !== undefined);
   }
 
   async getByKeys(keys: number[]): Promise<StoredDocument[]> {
-    const r = await query<DocRow>(this.pool, 'SELECT key, id, title, text, metadata, seq FROM quiver_docs WHERE collection = $1 AND key = ANY($2::bigint[])', [this.name, keys]);
+    const r = await query<DocRow>(this.pool, 'SELECT key, id, title, text, metadata, sparse, seq FROM quiver_docs WHERE collection = $1 AND key = ANY($2::bigint[])', [this.name, keys]);
     const by = new Map(r.rows.map((row) => [Number(row.key), rowToDoc(row)]));
     return keys.map((k) => by.get(k)).filter((d): d is StoredDocument => d !== undefined);
   }
@@ -295,7 +306,7 @@ export class PostgresCollectionStore implements CollectionStore {
     const after = opts.cursor === undefined ? null : Buffer.from(opts.cursor, 'base64url').toString('utf8');
     const r = await query<DocRow>(
       this.pool,
-      `SELECT key, id, title, text, metadata, seq FROM quiver_docs WHERE collection = $1 AND ($2::text IS NULL OR id > $2) ORDER BY id COLLATE "C" LIMIT $3`,
+      `SELECT key, id, title, text, metadata, sparse, seq FROM quiver_docs WHERE collection = $1 AND ($2::text IS NULL OR id > $2) ORDER BY id COLLATE "C" LIMIT $3`,
       [this.name, after, limit + 1],
     );
     const page = r.rows.slice(0, limit).map(rowToDoc);
@@ -306,7 +317,7 @@ export class PostgresCollectionStore implements CollectionStore {
   async *scan(opts: { batchSize?: number } = {}): AsyncIterable<StoredDocument> {
     let after = -1;
     for (;;) {
-      const r = await query<DocRow>(this.pool, 'SELECT key, id, title, text, metadata, seq FROM quiver_docs WHERE collection = $1 AND key > $2 ORDER BY key LIMIT $3', [this.name, after, opts.batchSize ?? 1000]);
+      const r = await query<DocRow>(this.pool, 'SELECT key, id, title, text, metadata, sparse, seq FROM quiver_docs WHERE collection = $1 AND key > $2 ORDER BY key LIMIT $3', [this.name, after, opts.batchSize ?? 1000]);
       if (r.rows.length === 0) return;
       for (const row of r.rows) yield rowToDoc(row);
       after = Number(r.rows[r.rows.length - 1]!.key);

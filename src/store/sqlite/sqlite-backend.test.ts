@@ -57,6 +57,32 @@ describe('sqlite backend specifics', () => {
     }
   });
 
+  it('migrates a version-1 store (before sparse vectors) in place, keeping its documents', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'quiver-sqlite-'));
+    try {
+      const backend = await openSqliteBackend(dir);
+      const store = await backend.createCollection('old', DEFAULT_COLLECTION_CONFIG);
+      await store.upsert([{ id: 'a', text: 'kept', metadata: { n: 1 } }]);
+      await store.close();
+      // Make it what a v1 Quiver wrote: no sparse column, user_version 1.
+      const raw = new Database(join(dir, 'old', STORE_FILE));
+      raw.exec('ALTER TABLE docs DROP COLUMN sparse; UPDATE schema SET schema_version = 1');
+      raw.pragma('user_version = 1');
+      raw.close();
+      const again = await backend.openCollection('old');
+      assert.deepEqual((await again.get(['a']))[0]!.metadata, { n: 1 });
+      await again.upsert([{ id: 'b', text: 'new', sparse: { s: { x: 1 } } }]);
+      assert.deepEqual((await again.get(['b']))[0]!.sparse, { s: { x: 1 } });
+      await again.close();
+      const check = new Database(join(dir, 'old', STORE_FILE), { readonly: true });
+      assert.equal(check.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+      check.close();
+      await backend.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('sees writes made by another connection (another process) to the same collection', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'quiver-sqlite-'));
     try {

@@ -30,7 +30,7 @@ import { COLLECTION_NAME } from '../store.js';
 import { bytesToVector, validateBatch, validateJsonValue, vectorToBytes } from '../validate.js';
 
 export const STORE_FILE = 'store.sqlite';
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * Migration v → SQL that brings a database at version v-1 to version v. The version is kept in
@@ -63,6 +63,8 @@ const MIGRATIONS: Record<number, string> = {
     CREATE TABLE schema (schema_version INTEGER NOT NULL);
     INSERT INTO schema VALUES (1);
   `,
+  // User-supplied sparse vectors (field → term → weight), as JSON beside the document.
+  2: `ALTER TABLE docs ADD COLUMN sparse TEXT;`,
 };
 
 interface DocRow {
@@ -71,6 +73,7 @@ interface DocRow {
   title: string | null;
   text: string;
   metadata: string | null;
+  sparse: string | null;
   seq: number;
 }
 
@@ -78,6 +81,7 @@ function rowToDoc(r: DocRow): StoredDocument {
   const d: StoredDocument = { id: r.id, text: r.text, key: r.key, seq: r.seq };
   if (r.title !== null) d.title = r.title;
   if (r.metadata !== null) d.metadata = JSON.parse(r.metadata) as Metadata;
+  if (r.sparse !== null) d.sparse = JSON.parse(r.sparse) as NonNullable<StoredDocument['sparse']>;
   return d;
 }
 
@@ -143,9 +147,10 @@ export class SqliteCollectionStore implements CollectionStore {
       keyOf: db.prepare('SELECT key FROM docs WHERE id = ?').pluck(),
       tombKey: db.prepare('SELECT key FROM tombstones WHERE id = ?').pluck(),
       upsert: db.prepare(
-        `INSERT INTO docs (key, id, title, text, metadata, seq) VALUES (@key, @id, @title, @text, @metadata, @seq)
+        `INSERT INTO docs (key, id, title, text, metadata, sparse, seq)
+         VALUES (@key, @id, @title, @text, @metadata, @sparse, @seq)
          ON CONFLICT(id) DO UPDATE SET title = excluded.title, text = excluded.text,
-           metadata = excluded.metadata, seq = excluded.seq
+           metadata = excluded.metadata, sparse = excluded.sparse, seq = excluded.seq
          RETURNING key`,
       ),
       dropTomb: db.prepare('DELETE FROM tombstones WHERE id = ?'),
@@ -213,6 +218,7 @@ export class SqliteCollectionStore implements CollectionStore {
       title: d.title ?? null,
       text: d.text,
       metadata: d.metadata ? JSON.stringify(d.metadata) : null,
+      sparse: d.sparse ? JSON.stringify(d.sparse) : null,
     }));
     const s = this.stmts;
     try {
