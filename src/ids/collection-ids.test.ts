@@ -39,9 +39,7 @@ describe('semantic IDs attached to a collection', () => {
     await assert.rejects(
       ids.tree([]),
       (e: unknown) =>
-        isQuiverError(e) &&
-        e.code === 'INVALID_ARGUMENT' &&
-        /ids fit --collection sf/.test(String(e.details?.['hint'])),
+        isQuiverError(e) && e.code === 'INVALID_ARGUMENT' && /ids fit --collection sf/.test(e.message),
     );
   });
 

@@ -121,6 +121,22 @@ function fromB64<T>(s: string, make: (buf: ArrayBuffer) => T): T {
   return make(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
 }
 
+/** "12.200" → [12, 200]; "" or undefined → [] (the root). */
+export function parseCodePrefix(raw: string | undefined): number[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  return raw.split('.').map((p) => {
+    const n = Number(p);
+    if (!/^\d+$/.test(p.trim()) || !Number.isSafeInteger(n)) {
+      throw new QuiverError(
+        'INVALID_ARGUMENT',
+        `a code prefix is dot-separated integers like 12.200 (got "${raw}")`,
+        { location: { field: 'prefix' } },
+      );
+    }
+    return n;
+  });
+}
+
 export const MAX_LEVELS = 8;
 export const MAX_CODES = 65536;
 
@@ -314,13 +330,12 @@ export class SemanticIdIndex {
 
   private async requireFitted(): Promise<void> {
     if (!(await this.current(true))) {
+      const c = this.host.collection;
       throw new QuiverError(
         'INVALID_ARGUMENT',
-        `collection "${this.host.collection}" has no semantic IDs for vector field "${this.host.field}"`,
-        {
-          location: { field: 'ids' },
-          details: { hint: `fit them first: quiver ids fit --collection ${this.host.collection}` },
-        },
+        `collection "${c}" has no semantic IDs for vector field "${this.host.field}"; fit them first: ` +
+          `quiver ids fit --collection ${c} (or POST /v1/collections/${c}/ids/fit)`,
+        { location: { field: 'ids' } },
       );
     }
   }
@@ -353,11 +368,9 @@ export class SemanticIdIndex {
         if (!strict) return true;
         throw new QuiverError(
           'EMBEDDER_MISMATCH',
-          `the semantic IDs of "${this.host.collection}" were fitted on vectors the field no longer has (its embedder changed)`,
-          {
-            location: { field: 'ids' },
-            details: { hint: `re-fit them: quiver ids fit --collection ${this.host.collection}` },
-          },
+          `the semantic IDs of "${this.host.collection}" were fitted on vectors the field no longer has (its embedder changed); ` +
+            `re-fit them: quiver ids fit --collection ${this.host.collection}`,
+          { location: { field: 'ids' } },
         );
       }
       await this.catchUp();

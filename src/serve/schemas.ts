@@ -297,3 +297,96 @@ export const embeddingsResponse = {
 };
 
 export const statusResponse = { type: 'object', properties: { status: { type: 'string' } } };
+
+// ─── semantic IDs ──────────────────────────────────────────────────────────────────────────
+export const idsQuery = {
+  type: 'object',
+  properties: { field: { type: 'string' } },
+  additionalProperties: false,
+};
+
+export const idsTreeQuery = {
+  type: 'object',
+  properties: {
+    field: { type: 'string' },
+    // Dot-separated codes (12.200); parsed and range-checked against the fitted IDs in the handler.
+    prefix: { type: 'string', maxLength: 200 },
+    samples: { type: 'string', pattern: '^[0-9]{1,2}$' },
+    limit: { type: 'string', pattern: '^[0-9]{1,4}$' },
+  },
+  additionalProperties: false,
+};
+
+export const idsFitBody = {
+  type: 'object',
+  properties: {
+    field: { type: 'string' },
+    levels: { type: 'integer', minimum: 1, maximum: 8 },
+    codes: { type: 'integer', minimum: 2, maximum: 65536 },
+    balanced: { type: 'boolean' },
+    trainSample: { type: 'integer', minimum: 1 },
+    seed: { type: 'integer' },
+  },
+  additionalProperties: false,
+};
+
+export const idsStatusResponse = {
+  type: 'object',
+  required: ['fitted', 'field'],
+  properties: {
+    fitted: { type: 'boolean' },
+    collection: { type: 'string' },
+    field: { type: 'string' },
+    documents: { type: 'integer' },
+    levels: { type: 'integer' },
+    codes: { type: 'integer' },
+    balanced: { type: 'boolean' },
+    utilisation: { type: 'array', items: { type: 'number' } },
+    collision_rate: { type: 'number' },
+    fittedAt: { type: 'string' },
+    fittedDocuments: { type: 'integer' },
+    seconds: { type: 'number' },
+  },
+};
+
+const codeSample = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string' }, title: { type: 'string' } },
+};
+
+export const idsTreeResponse = {
+  type: 'object',
+  required: ['field', 'levels', 'codes', 'prefix', 'total', 'children'],
+  properties: {
+    field: { type: 'string' },
+    levels: { type: 'integer' },
+    codes: { type: 'integer' },
+    prefix: { type: 'array', items: { type: 'integer' } },
+    total: { type: 'integer' },
+    children: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['code', 'count', 'samples'],
+        properties: {
+          code: { type: 'array', items: { type: 'integer' } },
+          count: { type: 'integer' },
+          samples: { type: 'array', items: codeSample },
+        },
+      },
+    },
+    documents: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'code'],
+        properties: {
+          id: { type: 'string' },
+          title: { type: 'string' },
+          code: { type: 'array', items: { type: 'integer' } },
+        },
+      },
+    },
+  },
+};

@@ -14,6 +14,7 @@ import pino from 'pino';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Quiver } from '../engine/quiver.js';
 import { QuiverError, isQuiverError } from '../errors.js';
+import { parseCodePrefix } from '../ids/collection-ids.js';
 import { ingestInto, openSource } from '../ingest/index.js';
 import type { QuiverDocument, SearchRequest } from '../types.js';
 import type { ApiKey, Scope } from './auth.js';
@@ -523,6 +524,76 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
         });
       }
       return (await collectionOf(req)).search(body);
+    },
+  });
+
+  // ─── semantic IDs ────────────────────────────────────────────────────────────────────────
+  add({
+    method: 'GET',
+    url: '/v1/collections/:name/ids',
+    scope: 'read',
+    summary: 'Semantic IDs of a vector field: whether fitted, utilisation per level, collision rate',
+    tags: ['ids'],
+    schema: { params: S.nameParams, querystring: S.idsQuery, response: { 200: S.idsStatusResponse } },
+    handler: async (req) => {
+      const q = req.query as { field?: string };
+      return (await (await collectionOf(req)).semanticIds(q.field)).status();
+    },
+  });
+  add({
+    method: 'GET',
+    url: '/v1/collections/:name/ids/tree',
+    scope: 'read',
+    summary:
+      'Browse the code tree: codes under a prefix (e.g. ?prefix=12.200) with counts and sample titles; documents at full depth',
+    tags: ['ids'],
+    schema: { params: S.nameParams, querystring: S.idsTreeQuery, response: { 200: S.idsTreeResponse } },
+    handler: async (req) => {
+      const q = req.query as { field?: string; prefix?: string; samples?: string; limit?: string };
+      const ids = await (await collectionOf(req)).semanticIds(q.field);
+      return ids.tree(parseCodePrefix(q.prefix), {
+        ...(q.samples !== undefined ? { samples: Number(q.samples) } : {}),
+        ...(q.limit !== undefined ? { limit: Math.max(1, Number(q.limit)) } : {}),
+      });
+    },
+  });
+  add({
+    method: 'GET',
+    url: '/v1/collections/:name/ids/export',
+    scope: 'read',
+    summary: 'Every document\'s semantic ID as JSONL: {"id": …, "code": [12, 200, 7]}',
+    tags: ['ids'],
+    schema: { params: S.nameParams, querystring: S.idsQuery },
+    handler: async (req, reply) => {
+      const q = req.query as { field?: string };
+      const entries = await (await (await collectionOf(req)).semanticIds(q.field)).entries();
+      return reply
+        .type('application/x-ndjson')
+        .send(entries.map((e) => `${JSON.stringify({ id: e.id, code: e.code })}\n`).join(''));
+    },
+  });
+  add({
+    method: 'POST',
+    url: '/v1/collections/:name/ids/fit',
+    scope: 'admin',
+    summary:
+      "Fit (or re-fit) balanced semantic IDs on the collection's document vectors; replaces the stored IDs",
+    tags: ['ids'],
+    schema: { params: S.nameParams, body: S.idsFitBody, response: { 200: S.idsStatusResponse } },
+    handler: async (req) => {
+      const { field, ...opts } = (req.body ?? {}) as {
+        field?: string;
+        levels?: number;
+        codes?: number;
+        balanced?: boolean;
+        trainSample?: number;
+        seed?: number;
+      };
+      const t0 = performance.now();
+      const c = await collectionOf(req);
+      await c.flush();
+      const report = await (await c.semanticIds(field)).fit(opts);
+      return { fitted: true, ...report, seconds: (performance.now() - t0) / 1000 };
     },
   });
 

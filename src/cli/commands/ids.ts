@@ -13,6 +13,7 @@ import type { Embedder } from '../../embed/embedder.js';
 import { isFittable } from '../../embed/embedder.js';
 import { createEmbedder } from '../../embed/index.js';
 import { loadBeirQueries } from '../../eval/beir.js';
+import { parseCodePrefix } from '../../ids/collection-ids.js';
 import { beamSearch, collisionRate, fitSemanticIds, utilisation } from '../../ids/semantic-ids.js';
 import { readLines } from '../../ingest/sources.js';
 import { QuiverError } from '../../errors.js';
@@ -270,7 +271,7 @@ export function registerIdsCommands(program: Command): void {
         prefix: string | undefined,
         o: StoreOptions & { field?: string; samples: number; json?: boolean },
       ) => {
-        const codes = parsePrefix(prefix);
+        const codes = parseCodePrefix(prefix);
         await withQuiver(o, async (q) => {
           const tree = await (
             await (await q.getCollection(name)).semanticIds(o.field)
@@ -298,22 +299,6 @@ export function registerIdsCommands(program: Command): void {
         });
       },
     );
-}
-
-/** "12.200" → [12, 200]; "" or undefined → [] (the root). */
-export function parsePrefix(raw: string | undefined): number[] {
-  if (raw === undefined || raw.trim() === '') return [];
-  return raw.split('.').map((p) => {
-    const n = Number(p);
-    if (!/^\d+$/.test(p.trim()) || !Number.isSafeInteger(n)) {
-      throw new QuiverError(
-        'INVALID_ARGUMENT',
-        `a code prefix is dot-separated integers like 12.200 (got "${raw}")`,
-        { location: { field: 'prefix' } },
-      );
-    }
-    return n;
-  });
 }
 
 async function readCorpus(dir: string): Promise<{ id: string; text: string }[]> {
