@@ -184,6 +184,10 @@ describe('createSparseEncoder', () => {
       createSparseEncoder({ name: 's', model: 'x', modelDir: TINY_SPLADE, topK: 2.5 }),
       (e: QuiverError) => e.code === 'INVALID_CONFIG' && e.location.field === 'sparse.s.topK',
     );
+    await assert.rejects(
+      createSparseEncoder({ name: 's', model: 'x', modelDir: TINY_SPLADE, queryTopK: -3 }),
+      (e: QuiverError) => e.code === 'INVALID_CONFIG' && e.location.field === 'sparse.s.queryTopK',
+    );
     registerSparseModel({ name: 'test/free-splade', maxTokens: 16, queryMode: 'tokens' });
     assert.equal(findSparseModelSpec('TEST/free-splade')?.queryMode, 'tokens');
     const e = await createSparseEncoder({ name: 's', model: 'test/free-splade', modelDir: TINY_SPLADE });

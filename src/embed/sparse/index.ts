@@ -67,10 +67,13 @@ export async function createSparseEncoder(
       location: { field: field('model') },
     });
   }
-  if (cfg.topK !== undefined && !(Number.isInteger(cfg.topK) && cfg.topK >= 0)) {
-    throw new QuiverError('INVALID_CONFIG', 'topK must be a non-negative integer (0 keeps every term)', {
-      location: { field: field('topK') },
-    });
+  for (const key of ['topK', 'queryTopK'] as const) {
+    const k = cfg[key];
+    if (k !== undefined && !(Number.isInteger(k) && k >= 0)) {
+      throw new QuiverError('INVALID_CONFIG', `${key} must be a non-negative integer (0 keeps every term)`, {
+        location: { field: field(key) },
+      });
+    }
   }
   const spec = findSparseModelSpec(cfg.model);
   const queryTopK = opts.queryTopK ?? cfg.queryTopK;
