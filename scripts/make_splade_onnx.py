@@ -1,7 +1,9 @@
 # Builds a BERT-masked-language-model-shaped ONNX model with RANDOM weights, the shape SPLADE
 # encoders have (naver/splade-*, prithivida/Splade_PP_en_v1): embeddings -> transformer layers ->
 # MLM head (dense, GELU, LayerNorm, decoder to the vocabulary). Inputs input_ids / attention_mask /
-# token_type_ids [B, L] (int64); output logits [B, L, vocab], like an Optimum `--task fill-mask` export.
+# token_type_ids [B, L] (int64). onnx/model.onnx outputs logits [B, L, vocab], like an Optimum
+# `--task fill-mask` export; onnx/model_pooled.onnx has the same weights and does the SPLADE pooling
+# in the graph (output sparse_weights [B, vocab]), an independent reference for the TypeScript pooling.
 # The weights are meaningless; the fixture exists to test the sparse encoder's plumbing and pooling
 # maths (log(1 + ReLU) max-pooled over tokens) against logits computed independently.
 # The decoder bias is negative so, as in trained SPLADE models, most logits are below zero and the
@@ -14,7 +16,7 @@ import onnx
 from onnx import helper as h, TensorProto as TP, numpy_helper as nh
 
 
-def build(V, H, L, NH, I, P=512, seed=0):
+def build(V, H, L, NH, I, P=512, seed=0, pooled=False):
     rng = np.random.default_rng(seed)
     inits, nodes = [], []
     count = [0]
@@ -83,11 +85,21 @@ def build(V, H, L, NH, I, P=512, seed=0):
     decoder = rnd(H, V, scale=1.0 / np.sqrt(H))
     bias = (rng.standard_normal(V) * 0.3 - 2.5).astype(np.float32)
     logits = node('Add', [node('MatMul', [t, init(decoder, 'decoder')]), init(bias, 'decoder_bias')])
-    nodes.append(h.make_node('Identity', [logits], ['logits']))
+    if pooled:
+        # SPLADE pooling inside the graph, as some exports (anserini's) do: log(1 + ReLU(logits)),
+        # zeroed at padding positions (all values are >= 0, so zero never wins a max it should
+        # not), max over the sequence -> [batch, vocab].
+        act = node('Log', [node('Add', [node('Relu', [logits]), init(np.array(1.0, np.float32), 'one_p')])])
+        keep = node('Unsqueeze', [node('Cast', ['attention_mask'], {'to': TP.FLOAT}), init(np.array([2], np.int64), 'ax2')])
+        pooled_out = node('ReduceMax', [node('Mul', [act, keep])], {'axes': [1], 'keepdims': 0})
+        nodes.append(h.make_node('Identity', [pooled_out], ['sparse_weights']))
+        out = h.make_tensor_value_info('sparse_weights', TP.FLOAT, ['batch_size', V])
+    else:
+        nodes.append(h.make_node('Identity', [logits], ['logits']))
+        out = h.make_tensor_value_info('logits', TP.FLOAT, ['batch_size', 'sequence_length', V])
 
     ins = [h.make_tensor_value_info(n, TP.INT64, ['batch_size', 'sequence_length'])
            for n in ('input_ids', 'attention_mask', 'token_type_ids')]
-    out = h.make_tensor_value_info('logits', TP.FLOAT, ['batch_size', 'sequence_length', V])
     graph = h.make_graph(nodes, 'bert_mlm_random', ins, [out], inits)
     model = h.make_model(graph, opset_imports=[h.make_opsetid('', 17)], producer_name='synthetic-random-fixture')
     model.ir_version = 8
@@ -106,6 +118,9 @@ if __name__ == '__main__':
     ap.add_argument('--seed', type=int, default=0)
     a = ap.parse_args()
     os.makedirs(os.path.join(a.out_dir, 'onnx'), exist_ok=True)
-    model = build(a.vocab, a.hidden, a.layers, a.heads, a.ffn, seed=a.seed)
-    onnx.save(model, os.path.join(a.out_dir, 'onnx', 'model.onnx'))
+    # The same weights twice (same seed): raw logits, and with SPLADE pooling in the graph — the
+    # second is an independent reference for the pooling done in TypeScript.
+    for pooled, name in ((False, 'model.onnx'), (True, 'model_pooled.onnx')):
+        model = build(a.vocab, a.hidden, a.layers, a.heads, a.ffn, seed=a.seed, pooled=pooled)
+        onnx.save(model, os.path.join(a.out_dir, 'onnx', name))
     print('wrote', a.out_dir)

@@ -68,5 +68,5 @@ function makeFromScript(name, script, marker) {
 }
 makeFromScript('tiny-clip', 'make_clip_onnx.py', 'vision_model.onnx');
 makeFromScript('tiny-cross-encoder', 'make_cross_encoder_onnx.py', 'model.onnx');
-makeFromScript('tiny-splade', 'make_splade_onnx.py', 'model.onnx');
+makeFromScript('tiny-splade', 'make_splade_onnx.py', 'model_pooled.onnx');
 makeModel('tiny-bert-q8', ['--layers', '2', '--hidden', '32', '--heads', '2', '--ffn', '64', '--q8']);

@@ -102,6 +102,26 @@ describe('OnnxSparseEncoder', () => {
     }
   });
 
+  it('agrees with an export that pools in the graph ([batch, vocab] output, same weights)', async () => {
+    const inGraph = await OnnxSparseEncoder.load(TINY_SPLADE, {
+      model: 'tiny-splade',
+      topK: 0,
+      modelFile: 'onnx/model_pooled.onnx',
+      batchSize: 2,
+    });
+    try {
+      assert.equal(inGraph.vocabSize, unpruned.vocabSize);
+      const mixed = [...texts, 'x', 'word '.repeat(300)];
+      const [a, b] = [await inGraph.encodeDocuments(mixed), await unpruned.encodeDocuments(mixed)];
+      a.forEach((v, i) => {
+        assert.ok(Object.keys(v).length > 0);
+        assertSparseClose(v, b[i]!, 1e-5, `text ${i}`);
+      });
+    } finally {
+      await inGraph.close();
+    }
+  });
+
   it('maps ids to vocabulary tokens and never emits special tokens', async () => {
     const [v] = await unpruned.encodeDocuments(['protein synthesis in cells']);
     const terms = Object.keys(v!);
