@@ -166,6 +166,9 @@ export class InvertedSparseIndex implements SparseIndex {
       if (Number.isNaN(this.keys[o]!)) continue;
       saved.push({ key: this.keys[o]!, terms: this.fwdTerms[o]!, weights: this.fwdWeights[o]! });
     }
+    // Bounds carry over: clause order follows them, and float32 sums follow clause order, so a
+    // compacted (or reloaded) index scores bit-identically to the one it replaces.
+    const bounds = this.postings.map((p) => p?.maxWeight ?? 0);
     this.postings = [];
     this.fwdTerms = [];
     this.fwdWeights = [];
@@ -174,6 +177,15 @@ export class InvertedSparseIndex implements SparseIndex {
     this.nextOrd = 0;
     this.dead = 0;
     for (const s of saved) this.restore(s.key, s.terms, s.weights);
+    this.raiseBounds(bounds);
+  }
+
+  /** Per term id: the score bound is at least the given weight (restoring bounds after a rebuild). */
+  private raiseBounds(bounds: ArrayLike<number>): void {
+    for (let id = 0; id < bounds.length; id++) {
+      const p = this.postings[id];
+      if (p && bounds[id]! > p.maxWeight) p.maxWeight = bounds[id]!;
+    }
   }
 
   /** One clause per query term with a positive weight that some live passage has. */
@@ -211,8 +223,8 @@ export class InvertedSparseIndex implements SparseIndex {
   /**
    * Write a snapshot atomically (tmp + fsync + rename). Layout: MAGIC, u32 header length, JSON
    * header (version, watermark, fingerprint, payload sha256), payload: the vocabulary (JSON, since
-   * user-supplied terms may hold any character), then per live passage its key, term count, term
-   * ids and weights. Postings are rebuilt on load.
+   * user-supplied terms may hold any character), each term's score bound, then per live passage its
+   * key, term count, term ids and weights. Postings are rebuilt on load.
    */
   async save(path: string, opts: { watermark: number }): Promise<void> {
     const live: number[] = [];
@@ -223,6 +235,7 @@ export class InvertedSparseIndex implements SparseIndex {
       return b;
     };
     const vocabBuf = Buffer.from(JSON.stringify(this.terms), 'utf8');
+    const bounds = Float32Array.from(this.terms, (_, id) => this.postings[id]?.maxWeight ?? 0);
     const keysBuf = Buffer.alloc(live.length * 8);
     const lens = Buffer.alloc(live.length * 4);
     let total = 0;
@@ -247,6 +260,7 @@ export class InvertedSparseIndex implements SparseIndex {
     const payload = Buffer.concat([
       u32(vocabBuf.length),
       vocabBuf,
+      Buffer.from(bounds.buffer),
       u32(live.length),
       keysBuf,
       lens,
@@ -324,6 +338,10 @@ export class InvertedSparseIndex implements SparseIndex {
     if (!Array.isArray(vocab)) throw corrupt('unreadable vocabulary');
     at += vlen;
     for (const t of vocab) index.termId(String(t));
+    const boundBytes = new Uint8Array(vocab.length * 4);
+    boundBytes.set(payload.subarray(at, at + boundBytes.length));
+    const bounds = new Float32Array(boundBytes.buffer);
+    at += boundBytes.length;
     const n = readU32();
     if (n !== header.docs) throw corrupt('passage count disagrees with the header');
     const keys = new Float64Array(n);
@@ -351,6 +369,7 @@ export class InvertedSparseIndex implements SparseIndex {
       index.restore(keys[i]!, termIds.slice(off, off + len), weights.slice(off, off + len));
       off += len;
     }
+    index.raiseBounds(bounds);
     return { index, watermark: header.watermark };
   }
 }
