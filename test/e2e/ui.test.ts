@@ -56,6 +56,8 @@ describe('web UI in Chromium', () => {
       }));
     await c.upsert(docs, { deferVectors: true });
     await c.flush({ fit: true });
+    // Semantic IDs for the clusters view: 2 levels × 16 codes over 500 documents.
+    await (await c.semanticIds()).fit({ levels: 2, codes: 16 });
     await quiver.evalRuns.append({
       id: 'r1',
       createdAt: new Date().toISOString(),
@@ -193,6 +195,84 @@ describe('web UI in Chromium', () => {
     );
     assert.equal(await page.locator('#grid figure').count(), 4);
     await page.screenshot({ path: join(ARTIFACTS, 'ui-images.png'), fullPage: false });
+  });
+
+  it('browses semantic-ID clusters level by level and opens a document', async () => {
+    await page.goto(`${base}/#/clusters`);
+    // An earlier test left the image collection selected (remembered in localStorage).
+    await page.waitForSelector('#cluster-collection option[value="scifact"]', { state: 'attached' });
+    await page.selectOption('#cluster-collection', 'scifact');
+    await page.waitForSelector('#clusters .cluster');
+    assert.equal(await page.locator('#clusters .cluster').count(), 16, '16 codes used at level 1');
+    assert.match(
+      (await page.textContent('#cluster-info')) ?? '',
+      /500 documents · level 1 of 2 · 16 of 16 codes used/,
+    );
+    const counts = (await page.locator('#clusters .cluster-count').allTextContents()).map(Number);
+    assert.equal(
+      counts.reduce((a, b) => a + b, 0),
+      500,
+    );
+    assert.ok(Math.max(...counts) <= Math.ceil(500 / 16), `balanced sizes: ${counts.join(' ')}`);
+    assert.ok((await page.locator('#clusters .cluster').first().locator('.samples button').count()) > 0);
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-clusters.png'), fullPage: false });
+
+    const top = ((await page.textContent('#clusters .cluster-code')) ?? '').trim();
+    await page.click('#clusters .cluster-code');
+    await page.waitForSelector(`#crumbs a[href="#/clusters/${top}"]`);
+    await page.waitForSelector('#cluster-info:has-text("level 2 of 2")');
+    const codes = await page.locator('#clusters .cluster-code').allTextContents();
+    assert.ok(codes.length > 0 && codes.every((c) => c.startsWith(`${top}.`)), codes.join(' '));
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-clusters-level2.png'), fullPage: false });
+
+    const leaf = codes[0]!;
+    const leafCount = Number(await page.locator('#clusters .cluster-count').first().textContent());
+    await page.click('#clusters .cluster-code');
+    await page.waitForSelector(`#cluster-info:has-text("with semantic ID ${leaf}")`);
+    assert.equal(await page.locator('#cluster-docs li').count(), leafCount);
+    const title = ((await page.textContent('#cluster-docs li button')) ?? '').trim();
+    await page.click('#cluster-docs li button');
+    await page.waitForSelector('dialog#doc[open]');
+    assert.equal((await page.textContent('#doc .doc-title'))?.trim(), title);
+    assert.match(
+      (await page.textContent('#doc .doc-id')) ?? '',
+      new RegExp(`semantic ID ${leaf.replace('.', '\\.')}`),
+    );
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-cluster-document.png'), fullPage: false });
+    await page.keyboard.press('Escape');
+    // The path is in the address: back goes up one level.
+    await page.goBack();
+    await page.waitForSelector('#cluster-info:has-text("level 2 of 2")');
+  });
+
+  it('toggles reranking and shows the rerank score in explain', async () => {
+    await page.goto(base);
+    await page.waitForSelector('#collection option[value="scifact"]', { state: 'attached' });
+    await page.selectOption('#collection', 'scifact');
+    await page.waitForSelector('#stats:has-text("500 documents")');
+    await page.click('.modes button[data-mode="lexical"]');
+    await page.fill('#q', 'vitamin D deficiency and bone density');
+    await page.waitForSelector('#status:has-text("· lexical ·")');
+    const request = page.waitForRequest(
+      (r) => r.url().endsWith('/search') && /"rerank":true/.test(r.postData() ?? ''),
+    );
+    await page.check('#rerank');
+    await request;
+    await page.waitForSelector('#status:has-text("reranked")');
+    await page.click('.hit .explain summary');
+    const row = page.locator('.hit').first().locator('.explain tr.rerank-row');
+    assert.equal(await row.count(), 1, 'the explain table has a rerank row');
+    const rerank = ((await row.locator('td').textContent()) ?? '').trim();
+    assert.equal(
+      rerank,
+      ((await page.textContent('.hit .score')) ?? '').trim(),
+      'the rerank score is the hit score',
+    );
+    assert.match((await page.textContent('.hit .explain table')) ?? '', /lexical\s*rank \d+/);
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-rerank.png'), fullPage: false });
+    await page.uncheck('#rerank');
+    await page.waitForFunction(() => !document.querySelector('#status')?.textContent?.includes('reranked'));
+    assert.equal(await page.locator('.hit .explain tr.rerank-row').count(), 0);
   });
 
   it('shows stored eval runs as a chart', async () => {

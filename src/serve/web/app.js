@@ -9,6 +9,7 @@ const state = {
   active: -1,
   timer: 0,
   seq: 0,
+  rerank: localStorage.getItem('quiver-rerank') === '1',
 };
 
 const keyInput = $('#api-key');
@@ -126,6 +127,8 @@ async function loadCollections() {
       ? remembered
       : collections.reduce((a, b) => (b.documents > a.documents ? b : a)).name;
     sel.value = state.collection;
+    $('#cluster-collection').innerHTML = sel.innerHTML;
+    $('#cluster-collection').value = state.collection;
     await loadCollection();
   } catch (e) {
     $('#status').textContent = e.message;
@@ -207,6 +210,7 @@ async function search() {
     const body = { query, mode: state.mode, k: 20, explain: true, snippets: { maxChars: 320 } };
     const filter = filterObject();
     if (filter) body.filter = filter;
+    if (state.rerank) body.rerank = true;
     const res = await api(`/v1/collections/${encodeURIComponent(state.collection)}/search`, body);
     if (seq !== state.seq) return; // a newer query already answered
     render(res);
@@ -222,7 +226,7 @@ function render(res) {
   grid.innerHTML = '';
   state.active = -1;
   $('#status').textContent =
-    `${res.hits.length} results · ${res.mode} · ${res.tookMs} ms${res.warnings ? ` · ${res.warnings.join('; ')}` : ''}`;
+    `${res.hits.length} results · ${res.mode}${state.rerank ? ' · reranked' : ''} · ${res.tookMs} ms${res.warnings ? ` · ${res.warnings.join('; ')}` : ''}`;
   state.hits = res.hits;
   // Image collections (most hits carry metadata.image) show a grid of pictures above the list.
   const images = res.hits.filter((h) => h.metadata?.image);
@@ -287,6 +291,11 @@ function explainRows(h) {
   );
   if (h.explain?.fused !== undefined)
     rows.push(`<tr><th>fused</th><td colspan="3">${h.explain.fused.toFixed(4)}</td></tr>`);
+  // The reranker's score (mixed with the first stage's) decides the final order.
+  if (h.explain?.rerank !== undefined)
+    rows.push(
+      `<tr class="rerank-row"><th>rerank</th><td colspan="3">${h.explain.rerank.toFixed(4)}</td></tr>`,
+    );
   return rows.join('');
 }
 
@@ -313,11 +322,22 @@ function imageUrl(h) {
 /** The whole document in a dialog: text with the query highlighted, metadata, explain. */
 async function openDoc(index) {
   const h = state.hits?.[index];
-  if (!h) return;
+  if (h) await showDoc(h);
+}
+
+/** A document in the dialog: a search hit (rank, score, explain) or a bare document (clusters view). */
+async function showDoc(h) {
   const dialog = $('#doc');
   dialog.querySelector('.doc-title').innerHTML = highlight(h.title || h.id, state.query);
-  dialog.querySelector('.doc-id').textContent =
-    `${h.id}${h.chunk !== undefined ? ` · passage ${h.chunk}` : ''} · rank ${h.rank} · score ${h.score.toFixed(4)}`;
+  dialog.querySelector('.doc-id').textContent = [
+    h.id,
+    h.chunk !== undefined ? `passage ${h.chunk}` : '',
+    h.rank !== undefined ? `rank ${h.rank}` : '',
+    h.score !== undefined ? `score ${h.score.toFixed(4)}` : '',
+    h.code ? `semantic ID ${h.code.join('.')}` : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
   const figure = dialog.querySelector('.doc-image');
   figure.hidden = !h.metadata?.image;
   figure.innerHTML = '';
@@ -334,6 +354,9 @@ async function openDoc(index) {
     )
     .join('');
   dialog.querySelector('.doc-explain').innerHTML = explainRows(h);
+  // "Why it matched" only for search hits (a document opened from the clusters view has no explain).
+  dialog.querySelector('.doc-explain').hidden = !h.explain;
+  dialog.querySelector('.doc-explain').previousElementSibling.hidden = !h.explain;
   const body = dialog.querySelector('.doc-text');
   body.innerHTML = highlight(h.text ?? '', state.query);
   dialog.showModal();
@@ -427,15 +450,94 @@ async function loadEval() {
       .join('');
 }
 
+// ─── clusters page (semantic IDs) ──────────────────────────────────────────────────────────
+const idsPath = (rest) => `/v1/collections/${encodeURIComponent(state.collection)}/ids${rest}`;
+
+/** One level of the code tree under `prefix` ("" = the top): codes with sizes and sample titles. */
+async function loadClusters(prefix) {
+  await collectionsReady;
+  const list = $('#clusters');
+  const docs = $('#cluster-docs');
+  const info = $('#cluster-info');
+  list.innerHTML = '';
+  docs.innerHTML = '';
+  $('#crumbs').innerHTML = '';
+  if (!state.collection) return;
+  const status = await api(idsPath(''));
+  if (!status.fitted) {
+    info.innerHTML = `No semantic IDs for <b>${escapeHtml(state.collection)}</b> yet — fit them with <code>quiver ids fit --collection ${escapeHtml(state.collection)}</code>.`;
+    return;
+  }
+  const tree = await api(idsPath(`/tree?samples=3${prefix ? `&prefix=${encodeURIComponent(prefix)}` : ''}`));
+  const crumbs = [`<a href="#/clusters">all ${status.documents}</a>`];
+  tree.prefix.forEach((_, i) => {
+    const p = tree.prefix.slice(0, i + 1).join('.');
+    crumbs.push(`<a href="#/clusters/${p}">${escapeHtml(p)}</a>`);
+  });
+  $('#crumbs').innerHTML = crumbs.join('<span aria-hidden="true"> › </span>');
+  const level = tree.prefix.length;
+  info.textContent =
+    level < tree.levels
+      ? `${tree.total} documents · level ${level + 1} of ${tree.levels} · ${tree.children.length} of ${tree.codes} codes used · utilisation ${status.utilisation.map((u) => u.toFixed(2)).join(' / ')} · collisions ${(status.collision_rate * 100).toFixed(2)}%`
+      : `${tree.total} document${tree.total === 1 ? '' : 's'} with semantic ID ${tree.prefix.join('.')}`;
+  const biggest = Math.max(1, ...tree.children.map((c) => c.count));
+  for (const ch of tree.children) {
+    const li = document.createElement('li');
+    li.className = 'cluster';
+    const code = ch.code.join('.');
+    li.innerHTML = `<a class="cluster-code" href="#/clusters/${code}">${escapeHtml(code)}</a><span class="cluster-count">${ch.count}</span><span class="cluster-bar" aria-hidden="true"><i style="width:${((100 * ch.count) / biggest).toFixed(1)}%"></i></span><ul class="samples"></ul>`;
+    const ul = li.querySelector('.samples');
+    for (const sample of ch.samples) {
+      const item = document.createElement('li');
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'linklike';
+      b.textContent = sample.title || sample.id;
+      b.addEventListener('click', () => void openById(sample.id));
+      item.append(b);
+      ul.append(item);
+    }
+    list.append(li);
+  }
+  for (const d of tree.documents ?? []) {
+    const li = document.createElement('li');
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'linklike';
+    b.textContent = d.title || d.id;
+    b.addEventListener('click', () => void openById(d.id, d.code));
+    const id = document.createElement('span');
+    id.className = 'muted';
+    id.textContent = ` ${d.id}`;
+    li.append(b, id);
+    docs.append(li);
+  }
+}
+
+/** Open a document by id (from the clusters view). */
+async function openById(id, code) {
+  const doc = await api(
+    `/v1/collections/${encodeURIComponent(state.collection)}/documents/${encodeURIComponent(id)}`,
+  );
+  await showDoc({ ...doc, ...(code ? { code } : {}) });
+}
+
 function route() {
-  const evalView = location.hash.startsWith('#/eval');
-  $('#view-search').hidden = evalView;
-  $('#view-eval').hidden = !evalView;
-  $('#nav-search').toggleAttribute('aria-current', !evalView);
-  $('#nav-eval').toggleAttribute('aria-current', evalView);
-  if (evalView) $('#nav-eval').setAttribute('aria-current', 'page');
-  else $('#nav-search').setAttribute('aria-current', 'page');
-  if (evalView) void loadEval().catch((e) => ($('#eval-chart').textContent = e.message));
+  const view = location.hash.startsWith('#/eval')
+    ? 'eval'
+    : location.hash.startsWith('#/clusters')
+      ? 'clusters'
+      : 'search';
+  for (const v of ['search', 'eval', 'clusters']) {
+    $(`#view-${v}`).hidden = v !== view;
+    if (v === view) $(`#nav-${v}`).setAttribute('aria-current', 'page');
+    else $(`#nav-${v}`).removeAttribute('aria-current');
+  }
+  if (view === 'eval') void loadEval().catch((e) => ($('#eval-chart').textContent = e.message));
+  if (view === 'clusters') {
+    const prefix = decodeURIComponent(location.hash.slice('#/clusters'.length).replace(/^\//, ''));
+    void loadClusters(prefix).catch((e) => ($('#cluster-info').textContent = e.message));
+  }
 }
 
 // ─── wiring ────────────────────────────────────────────────────────────────────────────────
@@ -482,8 +584,23 @@ for (const b of document.querySelectorAll('.modes button'))
 $('#collection').addEventListener('change', (e) => {
   state.collection = e.target.value;
   localStorage.setItem('quiver-collection', state.collection);
+  $('#cluster-collection').value = state.collection;
+  void loadCollection();
+});
+$('#rerank').checked = state.rerank;
+$('#rerank').addEventListener('change', (e) => {
+  state.rerank = e.target.checked;
+  localStorage.setItem('quiver-rerank', state.rerank ? '1' : '0');
+  void search();
+});
+$('#cluster-collection').addEventListener('change', (e) => {
+  state.collection = e.target.value;
+  localStorage.setItem('quiver-collection', state.collection);
+  $('#collection').value = state.collection;
+  if (location.hash === '#/clusters') route();
+  else location.hash = '#/clusters';
   void loadCollection();
 });
 window.addEventListener('hashchange', route);
+const collectionsReady = loadCollections();
 route();
-void loadCollections();
