@@ -4,14 +4,15 @@
  * ONNX session run directly on one unpadded sequence and pooled by hand.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { runEmbedderConformance } from '../embedder.conformance.js';
-import { createEmbedder, registerModel } from '../index.js';
+import { createEmbedder, getModelSpec, registerModel } from '../index.js';
 import type { Pooling } from '../registry.js';
 import { OnnxEmbedder, packBatches } from './onnx-embedder.js';
 
@@ -25,6 +26,37 @@ if (!existsSync(join(TINY, 'onnx', 'model.onnx'))) {
 runEmbedderConformance('onnx (tiny-bert fp32)', async () => {
   const embedder = await createEmbedder('e5-small-v2', { modelDir: TINY, batchSize: 3 });
   return { embedder, cleanup: () => embedder.close() };
+});
+
+/**
+ * The q8 fixture rewritten by scripts/int8_per_token.py (one activation scale per token) into a
+ * fresh model folder; removed by the returned cleanup.
+ */
+function perTokenFixture(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'quiver-q8-per-token-'));
+  mkdirSync(join(dir, 'onnx'));
+  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'config.json'])
+    copyFileSync(join(TINY_Q8, f), join(dir, f));
+  const script = fileURLToPath(new URL('../../../scripts/int8_per_token.py', import.meta.url));
+  execFileSync('/usr/bin/python3', [
+    script,
+    join(TINY_Q8, 'onnx', 'model.onnx'),
+    join(dir, 'onnx', 'model_quantized.onnx'),
+  ]);
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+runEmbedderConformance('onnx (tiny-bert int8, per-token activation scales, batched by default)', async () => {
+  const fixture = perTokenFixture();
+  const embedder = await createEmbedder('e5-small-v2', { modelDir: fixture.dir, variant: 'int8' });
+  assert.equal((embedder as OnnxEmbedder).batchSize, 32, 'measured batch-invariant, so batched');
+  return {
+    embedder,
+    cleanup: async () => {
+      await embedder.close();
+      fixture.cleanup();
+    },
+  };
 });
 
 runEmbedderConformance('onnx (tiny-bert int8)', async () => {
@@ -195,6 +227,57 @@ describe('onnx provider: tokenization, truncation, batching, Matryoshka', () => 
     assert.notEqual(a.fingerprint, b.fingerprint);
     await a.close();
     await b.close();
+  });
+
+  it('batches by default only models measured batch-invariant at load', async () => {
+    const spec = getModelSpec('e5-small-v2');
+    const fp32 = await OnnxEmbedder.load(spec, TINY);
+    assert.equal(fp32.batchSize, 32);
+    assert.ok((await fp32.batchDeviation()) <= 1e-6);
+    // Per-tensor dynamic quantisation: the batch's scale leaks into every vector.
+    const perTensor = await OnnxEmbedder.load(spec, TINY_Q8);
+    assert.equal(perTensor.batchSize, 1);
+    assert.ok((await perTensor.batchDeviation()) > 1e-5);
+    const forced = await OnnxEmbedder.load(spec, TINY_Q8, { batchSize: 8 });
+    assert.equal(forced.batchSize, 8, 'an explicit batch size is the caller’s choice');
+    const fixture = perTokenFixture();
+    try {
+      const perToken = await OnnxEmbedder.load(spec, fixture.dir, { variant: 'int8' });
+      assert.equal(perToken.batchSize, 32);
+      assert.equal(await perToken.batchDeviation(), 0, 'nothing crosses rows, so batching changes no bit');
+      // Same int8 weights, finer activation scales: at least as close to fp32 as per-tensor int8.
+      const texts = ['how much protein should a female eat', 'Paris is the capital of France.', 'a b c'];
+      const [ref, pt, pb] = await Promise.all(
+        [fp32, perToken, perTensor].map((e) => e.embed(texts, { role: 'document' })),
+      );
+      const cos = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i]!, 0);
+      for (let i = 0; i < texts.length; i++) {
+        assert.ok(
+          cos(ref![i]!, pt![i]!) > 0.99,
+          `per-token int8 vs fp32, text ${i}: ${cos(ref![i]!, pt![i]!)}`,
+        );
+        assert.ok(cos(ref![i]!, pt![i]!) >= cos(ref![i]!, pb![i]!) - 1e-3, `text ${i}`);
+      }
+      await perToken.close();
+    } finally {
+      fixture.cleanup();
+    }
+    await Promise.all([fp32.close(), perTensor.close(), forced.close()]);
+  });
+
+  it('the per-token converter refuses a model without dynamic quantisation', () => {
+    const script = fileURLToPath(new URL('../../../scripts/int8_per_token.py', import.meta.url));
+    const out = join(tmpdir(), `quiver-not-written-${process.pid}.onnx`);
+    assert.throws(
+      () =>
+        execFileSync('/usr/bin/python3', [script, join(TINY, 'onnx', 'model.onnx'), out], { stdio: 'pipe' }),
+      (e: Error & { status?: number; stderr?: Buffer }) => {
+        assert.equal(e.status, 1);
+        assert.match(e.stderr!.toString(), /no DynamicQuantizeLinear -> MatMulInteger pattern/);
+        return true;
+      },
+    );
+    assert.equal(existsSync(out), false);
   });
 
   it('a missing model folder or file is a clear error', async () => {

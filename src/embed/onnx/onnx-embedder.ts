@@ -23,7 +23,11 @@ import { checkDimensions, finishVector } from '../vector-math.js';
 export interface OnnxOptions {
   variant?: 'fp32' | 'int8';
   threads?: number;
-  /** Texts per forward pass (default 32; 1 for int8, whose dynamic quantisation is batch-dependent). */
+  /**
+   * Texts per forward pass. Default: 32 when the model is measured batch-invariant at load (fp32,
+   * or int8 with per-token activation scales from scripts/int8_per_token.py), else 1 (int8 with
+   * one activation scale per batch, as onnxruntime's quantize_dynamic writes it).
+   */
   batchSize?: number;
   /** Override the model file inside the folder. */
   modelFile?: string;
@@ -98,7 +102,7 @@ export class OnnxEmbedder implements Embedder {
     private readonly tokenizer: Tokenizer,
     private readonly session: ort.InferenceSession,
     readonly modelPath: string,
-    private readonly batchSize: number,
+    private batch: number,
     hiddenSize: number,
     specials: { cls?: number; sep?: number; eos?: number; pad: number },
   ) {
@@ -117,6 +121,11 @@ export class OnnxEmbedder implements Embedder {
 
   get maxTokens(): number {
     return this.spec.maxTokens;
+  }
+
+  /** Texts per forward pass (see OnnxOptions.batchSize). */
+  get batchSize(): number {
+    return this.batch;
   }
 
   static async load(spec: ModelSpec, dir: string, opts: OnnxOptions = {}): Promise<OnnxEmbedder> {
@@ -151,23 +160,43 @@ export class OnnxEmbedder implements Embedder {
       ...(eos !== undefined ? { eos } : {}),
       pad: config.pad_token_id ?? id('[PAD]') ?? id('<pad>') ?? 0,
     };
-    // Dynamically quantised (int8) exports pick one activation scale per tensor, i.e. over the
-    // whole padded batch, so a text's vector would depend on its batch-mates. Unless the caller
-    // asks for batching, int8 runs one text per pass so batched and single outputs stay equal.
-    const batchSize = opts.batchSize ?? (opts.variant === 'int8' ? 1 : 32);
     const e = new OnnxEmbedder(
       spec,
       tokenizer,
       session,
       modelPath,
-      batchSize,
+      opts.batchSize ?? 1,
       config.hidden_size ?? spec.dims,
       specials,
     );
     // The output width is the truth (a config.json may describe another size of the same family).
     const [probe] = await e.forward([e.encode('probe').ids]);
     e.dims = probe!.length;
+    // Dynamically quantised (int8) exports pick one activation scale per tensor, i.e. over the
+    // whole padded batch, so a text's vector depends on its batch-mates. Rather than trusting a
+    // file name, measure: batching is the default only when batched and one-at-a-time vectors agree.
+    if (opts.batchSize === undefined) {
+      e.batch = (await e.batchDeviation()) <= BATCH_INVARIANCE_TOLERANCE ? 32 : 1;
+    }
     return e;
+  }
+
+  /**
+   * Largest |difference| between unit-normalised vectors of probe texts run as one padded batch
+   * and one at a time. Probe texts of very different lengths and content make a per-batch
+   * activation scale (and the padding it covers) show up; fp32 models give rounding noise only.
+   */
+  async batchDeviation(): Promise<number> {
+    const ids = BATCH_PROBES.map((t) => this.encode(formatInput(this.spec, t, { role: 'document' })).ids);
+    const batched = await this.forward(ids);
+    let worst = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const [single] = await this.forward([ids[i]!]);
+      const a = finishVector(batched[i]!, true);
+      const b = finishVector(single!, true);
+      for (let d = 0; d < a.length; d++) worst = Math.max(worst, Math.abs(a[d]! - b[d]!));
+    }
+    return worst;
   }
 
   formatInputs(texts: string[], opts: EmbedOptions): string[] {
@@ -203,7 +232,7 @@ export class OnnxEmbedder implements Embedder {
     }
     const order = encoded.map((_, i) => i).sort((a, b) => encoded[a]!.ids.length - encoded[b]!.ids.length);
     const out = new Array<Float32Array>(texts.length);
-    for (const idx of packBatches(order, (i) => encoded[i]!.ids.length, this.batchSize, MAX_PADDED_TOKENS)) {
+    for (const idx of packBatches(order, (i) => encoded[i]!.ids.length, this.batch, MAX_PADDED_TOKENS)) {
       const vecs = await this.forward(idx.map((i) => encoded[i]!.ids));
       idx.forEach((i, j) => (out[i] = finishVector(vecs[j]!, this.spec.normalize, opts.dimensions)));
     }
@@ -251,6 +280,18 @@ export class OnnxEmbedder implements Embedder {
     await this.session.release();
   }
 }
+
+/** The embedder contract: batched and one-at-a-time vectors agree within this (conformance suite). */
+const BATCH_INVARIANCE_TOLERANCE = 1e-5;
+
+/** Load-time batch-invariance probe texts: one very short, one long, one between, unlike in content. */
+const BATCH_PROBES = [
+  'ok',
+  'Vitamin D deficiency is associated with an increased risk of respiratory infections in adults, ' +
+    'while supplementation trials report mixed results across populations, doses and outcome measures; ' +
+    'the 2019 meta-analysis pooled 25 trials (11,321 participants) and found a modest protective effect.',
+  'Quantum entanglement links two particles — 量子纠缠 — whatever the distance between them.',
+];
 
 /** Padded tokens per forward pass: bounds memory and lets long texts run in small batches. */
 const MAX_PADDED_TOKENS = 8192;
