@@ -120,6 +120,30 @@ describe('generic JSONL with a field mapping', () => {
     ]);
   });
 
+  it('passes a record\'s "sparse" object through as its sparse vectors (not metadata), reporting bad ones by line and field', async () => {
+    const p = await file(
+      'sparse.jsonl',
+      [
+        JSON.stringify({ id: 'a', text: 'x', tag: 't', sparse: { splade: { otter: 1.5, '##ase': 0.25 } } }),
+        JSON.stringify({ id: 'b', text: 'y', sparse: { splade: { otter: -1 } } }),
+        JSON.stringify({ id: 'c', text: 'z', sparse: { splade: { otter: 'high' } } }),
+        JSON.stringify({ _id: 'd', text: 'beir', metadata: { m: 1 }, sparse: { s: { w: 2 } } }),
+      ].join('\n'),
+    );
+    const got = await items({ path: p });
+    assert.deepEqual(docsOf(got), [
+      { id: 'a', text: 'x', metadata: { tag: 't' }, sparse: { splade: { otter: 1.5, '##ase': 0.25 } } },
+      { id: 'd', text: 'beir', metadata: { m: 1 }, sparse: { s: { w: 2 } } },
+    ]);
+    assert.deepEqual(
+      errorsOf(got).map((e) => [e.location.line, e.location.field]),
+      [
+        [2, 'sparse.splade.otter'],
+        [3, 'sparse.splade.otter'],
+      ],
+    );
+  });
+
   it('skips blank lines, handles CRLF and a byte order mark', async () => {
     const p = await file(
       'crlf.jsonl',

@@ -256,9 +256,13 @@ export function toDocument(
       doc.title = title;
     }
   }
+  // A record's top-level "sparse" object holds user-supplied sparse vectors (field → term → weight):
+  // passed through as the document's, never folded into metadata; the store validates it.
+  const sparse = obj['sparse'];
+  if (sparse !== undefined && sparse !== null) doc.sparse = sparse as NonNullable<QuiverDocument['sparse']>;
   let metadata: Metadata | undefined;
   if (m.metadata === 'rest') {
-    const used = new Set([m.id, m.text, m.title].filter(Boolean).map((p) => p!.split('.')[0]));
+    const used = new Set([m.id, m.text, m.title, 'sparse'].filter(Boolean).map((p) => p!.split('.')[0]));
     for (const [k, v] of Object.entries(obj)) {
       if (used.has(k)) continue;
       if (k === 'metadata' && typeof v === 'object' && v !== null && !Array.isArray(v)) {

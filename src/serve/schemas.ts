@@ -3,6 +3,13 @@
  * so the documentation and the checks can never disagree.
  */
 const metadata = { type: 'object', additionalProperties: true };
+/** term → weight; the engine also checks the weight range and names the bad term (src/store/validate.ts). */
+const sparseVector = {
+  type: 'object',
+  propertyNames: { minLength: 1 },
+  additionalProperties: { type: 'number', minimum: 0 },
+  description: 'A sparse vector: term → weight (finite, ≥ 0; 0 = absent)',
+};
 
 export const errorSchema = {
   type: 'object',
@@ -54,6 +61,11 @@ export const document = {
     title: { type: 'string' },
     text: { type: 'string' },
     metadata,
+    sparse: {
+      type: 'object',
+      additionalProperties: sparseVector,
+      description: 'Sparse vectors per sparse field with model "user": field name → {term: weight}',
+    },
   },
   additionalProperties: false,
 };
@@ -102,6 +114,23 @@ export const createCollectionBody = {
             },
           },
         },
+        sparse: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['name', 'model'],
+            properties: {
+              name: { type: 'string' },
+              model: { type: 'string', description: '"user" (vectors come with documents and queries) or a sparse encoder' },
+              modelDir: { type: 'string' },
+              url: { type: 'string' },
+              source: { enum: ['text', 'title', 'body'] },
+              topK: { type: 'integer', minimum: 0 },
+              queryTopK: { type: 'integer', minimum: 0 },
+            },
+            additionalProperties: false,
+          },
+        },
         fusion: { type: 'object' },
       },
       additionalProperties: false,
@@ -128,11 +157,13 @@ export const searchBody = {
   properties: {
     // Length and k bounds are the server's configurable limits, checked in the handler.
     query: { type: 'string' },
-    mode: { enum: ['lexical', 'dense', 'hybrid'] },
+    mode: { enum: ['lexical', 'dense', 'sparse', 'hybrid'] },
     k: { type: 'integer', minimum: 1 },
     filter: { type: 'object' },
     fusion,
     vectorField: { type: 'string' },
+    sparseField: { type: 'string' },
+    sparseQuery: sparseVector,
     task: { type: 'string' },
     explain: { type: 'boolean' },
     groupBy: { enum: ['document', 'chunk'] },
@@ -196,6 +227,19 @@ export const statsResponse = {
           model: { type: 'string' },
           dims: { type: 'integer' },
           vectors: { type: 'integer' },
+        },
+        additionalProperties: true,
+      },
+    },
+    sparseFields: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          model: { type: 'string' },
+          passages: { type: 'integer' },
+          terms: { type: 'integer' },
         },
         additionalProperties: true,
       },

@@ -504,7 +504,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     method: 'POST',
     url: '/v1/collections/:name/search',
     scope: 'read',
-    summary: 'Search: lexical, dense or hybrid, with filters, fusion options and explain',
+    summary: 'Search: lexical, dense, sparse or hybrid, with filters, fusion options and explain',
     tags: ['search'],
     schema: { params: S.nameParams, body: S.searchBody, response: { 200: S.searchResponse } },
     handler: async (req) => {
@@ -734,6 +734,7 @@ function publicDoc(d: QuiverDocument): QuiverDocument {
     ...(d.title !== undefined ? { title: d.title } : {}),
     text: d.text,
     ...(d.metadata ? { metadata: d.metadata } : {}),
+    ...(d.sparse ? { sparse: d.sparse } : {}),
   };
 }
 

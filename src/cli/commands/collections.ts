@@ -1,7 +1,9 @@
 /** quiver init | add | search | get | delete | stats | list | drop */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { vectorField } from '../../engine/config.js';
+import { existsSync, statSync } from 'node:fs';
+import { sparseField, vectorField } from '../../engine/config.js';
+import { validateSparseQuery } from '../../store/validate.js';
 import type { DeepPartial } from '../../engine/config.js';
 import { QuiverError } from '../../errors.js';
 import { ingestInto, openSource } from '../../ingest/index.js';
@@ -24,7 +26,25 @@ interface InitOptions extends StoreOptions {
   b?: number;
   multifield?: boolean;
   fusion?: string;
+  /** Repeatable: name, name=user, name=<model>, name=<folder> or name=<http(s) URL>. */
+  sparse?: string[];
   json?: boolean;
+}
+
+const isDir = (p: string): boolean => existsSync(p) && statSync(p).isDirectory();
+
+/** `--sparse-query '<json>'`: a JSON object of term → weight, validated like the HTTP API's. */
+export function parseSparseQueryArg(raw: string): Record<string, number> {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch (e) {
+    throw new QuiverError('INVALID_ARGUMENT', `--sparse-query must be JSON like {"term": 1.2} (${(e as Error).message})`, {
+      location: { field: 'sparseQuery' },
+    });
+  }
+  validateSparseQuery(v);
+  return v;
 }
 
 function configFromInit(o: InitOptions): DeepPartial<CollectionConfig> {
@@ -52,6 +72,7 @@ function configFromInit(o: InitOptions): DeepPartial<CollectionConfig> {
     ];
   }
   if (o.fusion) cfg.fusion = { method: o.fusion as FusionOptions['method'] };
+  if (o.sparse?.length) cfg.sparse = o.sparse.map((s) => sparseField(s, isDir));
   return cfg;
 }
 
@@ -67,7 +88,12 @@ function addCollectionConfigOptions(cmd: Command): Command {
     .option('--k1 <k1>', 'BM25 k1', parseFloatOption('--k1'))
     .option('--b <b>', 'BM25 b', parseFloatOption('--b'))
     .option('--multifield', 'score title and text as separate BM25 fields')
-    .addOption(new Option('--fusion <method>', 'default hybrid fusion').choices(['rrf', 'convex', 'dbsf']));
+    .addOption(new Option('--fusion <method>', 'default hybrid fusion').choices(['rrf', 'convex', 'dbsf']))
+    .option(
+      '--sparse <field>',
+      'add a learned-sparse field (repeatable): name (vectors supplied with documents and queries, = name=user), name=<model>, name=<folder> (local ONNX) or name=<http(s) URL> (TEI /embed_sparse)',
+      (v: string, acc: string[] = []) => [...acc, v],
+    );
 }
 
 function parseMapping(raw: string | undefined): SourceSpec['mapping'] {
@@ -168,7 +194,9 @@ export function registerCollectionCommands(program: Command): void {
       .argument('<query...>', 'query text')
       .description('search a collection'),
   )
-    .addOption(new Option('--mode <mode>', 'retrieval mode (default: hybrid when the collection has vectors)').choices(['lexical', 'dense', 'hybrid']))
+    .addOption(new Option('--mode <mode>', 'retrieval mode (default: hybrid when the collection has vectors)').choices(['lexical', 'dense', 'sparse', 'hybrid']))
+    .option('--sparse-query <json>', 'the query as a sparse vector, e.g. \'{"otter": 1.2, "river": 0.4}\' (sparse fields with model user)')
+    .option('--sparse-field <name>', 'sparse field for --mode sparse (default: the first)')
     .option('-k, --k <k>', 'number of results', parseIntOption('-k'), 10)
     .option('--filter <filter>', 'metadata filter: JSON ({"year":{"$gte":2020}}) or field=value')
     .addOption(new Option('--fusion <method>', 'hybrid fusion method').choices(['rrf', 'convex', 'dbsf']))
@@ -179,9 +207,11 @@ export function registerCollectionCommands(program: Command): void {
     .option('--rerank [model]', 'rerank the top 50 (default: offline similarity reranker; cross-encoder:<folder>; or a /rerank URL)')
     .option('--explain', 'show each retriever’s rank and score (and BM25 term contributions)')
     .option('--json', 'print the response as JSON')
-    .action(async (name: string, words: string[], o: StoreOptions & { mode?: SearchMode; k: number; filter?: string; fusion?: string; weights?: string; task?: string; chunks?: boolean; snippets?: boolean; rerank?: boolean | string; explain?: boolean; json?: boolean }) => {
+    .action(async (name: string, words: string[], o: StoreOptions & { mode?: SearchMode; sparseQuery?: string; sparseField?: string; k: number; filter?: string; fusion?: string; weights?: string; task?: string; chunks?: boolean; snippets?: boolean; rerank?: boolean | string; explain?: boolean; json?: boolean }) => {
       const req: SearchRequest = { query: words.join(' '), k: o.k };
       if (o.mode) req.mode = o.mode;
+      if (o.sparseQuery !== undefined) req.sparseQuery = parseSparseQueryArg(o.sparseQuery);
+      if (o.sparseField) req.sparseField = o.sparseField;
       if (o.filter) req.filter = parseFilterArg(o.filter);
       if (o.task) req.task = o.task;
       if (o.chunks) req.groupBy = 'chunk';
@@ -207,8 +237,11 @@ export function registerCollectionCommands(program: Command): void {
           for (const h of res.hits) {
             const parts = Object.entries(h.explain?.retrievers ?? {}).map(([n, r]) => `${n}: rank ${r.rank} score ${r.score.toFixed(4)}`);
             process.stdout.write(`  ${h.rank}. ${h.id}  ${parts.join('  |  ')}${h.explain?.fused !== undefined ? `  → fused ${h.explain.fused.toFixed(4)}` : ''}${h.explain?.rerank !== undefined ? `  → rerank ${h.explain.rerank.toFixed(4)}` : ''}\n`);
-            const terms = h.explain?.retrievers['lexical']?.terms;
-            if (terms) process.stdout.write(`     terms: ${Object.entries(terms).map(([t, s]) => `${t}=${s.toFixed(3)}`).join(' ')}\n`);
+            for (const [n, r] of Object.entries(h.explain?.retrievers ?? {})) {
+              if (!r.terms) continue;
+              const label = n === 'lexical' ? 'terms' : `${n} terms`;
+              process.stdout.write(`     ${label}: ${Object.entries(r.terms).map(([t, s]) => `${t}=${s.toFixed(3)}`).join(' ')}\n`);
+            }
           }
         }
         for (const w of res.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
@@ -222,7 +255,7 @@ export function registerCollectionCommands(program: Command): void {
         const docs = await (await q.getCollection(name)).get(ids);
         const found = new Set(docs.map((d) => d.id));
         const missing = ids.filter((id) => !found.has(id));
-        printJson(docs.map(({ id, title, text, metadata }) => ({ id, title, text, metadata })));
+        printJson(docs.map(({ id, title, text, metadata, sparse }) => ({ id, title, text, metadata, ...(sparse ? { sparse } : {}) })));
         if (missing.length) {
           process.stderr.write(`quiver: error DOCUMENT_NOT_FOUND: no document with id ${missing.map((m) => `"${m}"`).join(', ')}\n`);
           process.exitCode = 1;
@@ -255,9 +288,17 @@ export function registerCollectionCommands(program: Command): void {
           process.stdout.write(`no collections in ${q.dataDir} — create one with: quiver init <name>\n`);
           return;
         }
-        const rows: (string | number)[][] = [['collection', 'documents', 'passages', 'store', 'analyzer', 'vectors']];
+        const rows: (string | number)[][] = [['collection', 'documents', 'passages', 'store', 'analyzer', 'vectors', 'sparse']];
         for (const s of stats) {
-          rows.push([s.name, s.documents, s.passages, s.store, s.analyzer.language, s.vectorFields.map((f) => `${f.name}:${f.model} (${f.dims}d, ${f.vectors})`).join(', ') || '—']);
+          rows.push([
+            s.name,
+            s.documents,
+            s.passages,
+            s.store,
+            s.analyzer.language,
+            s.vectorFields.map((f) => `${f.name}:${f.model} (${f.dims}d, ${f.vectors})`).join(', ') || '—',
+            (s.sparseFields ?? []).map((f) => `${f.name}:${f.model} (${f.passages})`).join(', ') || '—',
+          ]);
         }
         process.stdout.write(`${table(rows)}\n`);
       });

@@ -139,15 +139,21 @@ async function loadCollection() {
   const s = await api(`/v1/collections/${encodeURIComponent(state.collection)}`);
   state.stats = s;
   const dense = s.vectorFields.length > 0;
-  for (const b of document.querySelectorAll('.modes button'))
-    b.disabled = !dense && b.dataset.mode !== 'lexical';
-  if (!dense) state.mode = 'lexical';
+  const sparseFields = s.sparseFields ?? [];
+  const sparse = sparseFields.length > 0;
+  // "Sparse" is offered only when the collection has a sparse field; hybrid needs dense or sparse.
+  const usable = { lexical: true, dense, sparse, hybrid: dense || sparse };
+  for (const b of document.querySelectorAll('.modes button')) {
+    b.disabled = !usable[b.dataset.mode];
+    if (b.dataset.mode === 'sparse') b.hidden = !sparse;
+  }
+  if (!usable[state.mode]) state.mode = dense || sparse ? 'hybrid' : 'lexical';
   for (const b of document.querySelectorAll('.modes button'))
     b.setAttribute('aria-checked', String(b.dataset.mode === state.mode));
   $('#stats').textContent =
     `${s.documents} documents · ${s.passages} passages · ${s.analyzer.language} analyzer · BM25 k1=${s.bm25.k1} b=${s.bm25.b}${
       dense ? ` · ${s.vectorFields.map((f) => `${f.model} (${f.dims}d)`).join(', ')}` : ''
-    } · ${s.store}`;
+    }${sparse ? ` · sparse ${sparseFields.map((f) => `${f.name}:${f.model}`).join(', ')}` : ''} · ${s.store}`;
   state.filters = {};
   await loadFacets();
   await search();
@@ -208,6 +214,8 @@ async function search() {
   const seq = ++state.seq;
   try {
     const body = { query, mode: state.mode, k: 20, explain: true, snippets: { maxChars: 320 } };
+    const userSparse = (state.stats?.sparseFields ?? []).some((f) => f.model === 'user');
+    if (userSparse && (state.mode === 'sparse' || state.mode === 'hybrid')) body.sparseQuery = sparseQueryOf(query);
     const filter = filterObject();
     if (filter) body.filter = filter;
     if (state.rerank) body.rerank = true;
@@ -271,16 +279,34 @@ function render(res) {
       h.snippet?.html ?? highlight(excerpt(h.text ?? '', state.query), state.query);
     const table = li.querySelector('.explain table');
     const rows = [explainRows(h)];
-    const terms = h.explain?.retrievers?.lexical?.terms;
-    if (terms)
+    // Per-term contributions of lexical and sparse retrievers.
+    for (const [name, r] of Object.entries(h.explain?.retrievers ?? {})) {
+      if (!r.terms) continue;
       rows.push(
-        `<tr><th>terms</th><td colspan="3">${Object.entries(terms)
+        `<tr><th>${name === 'lexical' ? 'terms' : `${escapeHtml(name)} terms`}</th><td colspan="3">${Object.entries(r.terms)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 30)
           .map(([t, s]) => `${escapeHtml(t)} ${s.toFixed(2)}`)
           .join(', ')}</td></tr>`,
       );
+    }
     table.innerHTML = rows.join('');
     results.append(li);
   }
+}
+
+/**
+ * The query as a sparse vector for fields whose vectors the user supplies: each word is a term,
+ * "term:weight" sets its weight (default 1), e.g. "caffeine:2 drink".
+ */
+function sparseQueryOf(query) {
+  const v = {};
+  for (const token of query.toLowerCase().split(/\s+/).filter(Boolean)) {
+    const m = /^(.+):([0-9]*\.?[0-9]+(?:e[-+]?[0-9]+)?)$/.exec(token);
+    const term = m ? m[1] : token;
+    v[term] = (v[term] ?? 0) + (m ? Number(m[2]) : 1);
+  }
+  return v;
 }
 
 /** Explain rows: each retriever's rank and score, then the fused score. */
