@@ -33,6 +33,16 @@ export function defaultGrid(): FusionOptions[] {
   return grid;
 }
 
+/** The sparse weights tried when the lists include learned-sparse ones ("sparse:<field>"). */
+const SPARSE_WEIGHTS = [0, 0.1, 0.3, 0.5, 0.7, 0.9, 1];
+
+/** defaultGrid() × a weight for the "sparse" family (0 = sparse left out), for three-way hybrids. */
+export function sparseGrid(): FusionOptions[] {
+  return defaultGrid().flatMap((o) =>
+    SPARSE_WEIGHTS.map((sparse) => ({ ...o, weights: { ...o.weights, sparse } })),
+  );
+}
+
 /** Mean nDCG@10 (a fraction) of one fusion setting over the queries. */
 export function scoreFusion(
   perQuery: Map<string, RankedList[]>,
@@ -63,7 +73,10 @@ export function tuneFusion(
 ): { best: FusionOptions; table: { options: FusionOptions; ndcg10: number }[] } {
   const opts: TuneOptions = Array.isArray(gridOrOptions) ? { grid: gridOrOptions } : gridOrOptions;
   const idOf = opts.idOf ?? String;
-  const grid = opts.grid ?? defaultGrid();
+  const hasSparse = [...perQuery.values()].some((lists) =>
+    lists.some((l) => l.name.split(':')[0] === 'sparse'),
+  );
+  const grid = opts.grid ?? (hasSparse ? sparseGrid() : defaultGrid());
   if (grid.length === 0) {
     throw new QuiverError('INVALID_ARGUMENT', 'tuneFusion needs at least one setting in the grid', {
       location: { field: 'grid' },
