@@ -52,6 +52,63 @@ function sqDist(a: Float32Array, aOff: number, b: Float32Array, bOff: number, d:
   return s;
 }
 
+/** Squared norms of the k rows of `m` (k × d). */
+function rowNorms(m: Float32Array, k: number, d: number): Float64Array {
+  const out = new Float64Array(k);
+  for (let c = 0; c < k; c++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += m[c * d + j]! * m[c * d + j]!;
+    out[c] = s;
+  }
+  return out;
+}
+
+/**
+ * Squared distances from row `xo` of `x` to every centroid, as ‖x‖² + ‖c‖² − 2 x·c with four
+ * centroids per pass over x: each x value loaded once feeds four products, about 3× faster in V8
+ * than one subtract-square loop per centroid — this loop is where fitting spends its time.
+ */
+function distancesTo(
+  x: Float32Array,
+  xo: number,
+  c: Float32Array,
+  cn: Float64Array,
+  k: number,
+  d: number,
+  out: Float64Array,
+): void {
+  let xn = 0;
+  for (let j = 0; j < d; j++) xn += x[xo + j]! * x[xo + j]!;
+  let c0 = 0;
+  for (; c0 + 4 <= k; c0 += 4) {
+    const o0 = c0 * d;
+    const o1 = o0 + d;
+    const o2 = o1 + d;
+    const o3 = o2 + d;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let j = 0; j < d; j++) {
+      const v = x[xo + j]!;
+      s0 += v * c[o0 + j]!;
+      s1 += v * c[o1 + j]!;
+      s2 += v * c[o2 + j]!;
+      s3 += v * c[o3 + j]!;
+    }
+    out[c0] = xn + cn[c0]! - 2 * s0;
+    out[c0 + 1] = xn + cn[c0 + 1]! - 2 * s1;
+    out[c0 + 2] = xn + cn[c0 + 2]! - 2 * s2;
+    out[c0 + 3] = xn + cn[c0 + 3]! - 2 * s3;
+  }
+  for (; c0 < k; c0++) {
+    let s = 0;
+    const o = c0 * d;
+    for (let j = 0; j < d; j++) s += x[xo + j]! * c[o + j]!;
+    out[c0] = xn + cn[c0]! - 2 * s;
+  }
+}
+
 /**
  * Code of every row against fixed centroids, written into `assign`. Plain: the nearest centroid.
  * Balanced (capacity-constrained, each code holds at most ⌈n / k⌉ rows): rows most sure of their
@@ -68,14 +125,16 @@ function assignRows(
   balanced: boolean,
   assign: Uint16Array,
 ): void {
-  const dist = new Float32Array(k);
+  const dist = new Float64Array(k);
+  const cn = rowNorms(centroids, k, d);
   const margin = balanced ? new Float64Array(n) : undefined;
   for (let i = 0; i < n; i++) {
+    distancesTo(data, i * d, centroids, cn, k, d, dist);
     let bc = 0;
     let bd = Infinity;
     let second = Infinity;
     for (let c = 0; c < k; c++) {
-      const x = sqDist(data, i * d, centroids, c * d, d);
+      const x = dist[c]!;
       if (x < bd) {
         second = bd;
         bd = x;
@@ -83,8 +142,7 @@ function assignRows(
       } else if (x < second) second = x;
     }
     assign[i] = bc;
-    // Distances are compared as float32, as a Float32Array of them would hold.
-    if (margin) margin[i] = k > 1 ? Math.fround(second) - Math.fround(bd) : 0;
+    if (margin) margin[i] = k > 1 ? second - bd : 0;
   }
   if (!margin) return;
   const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => margin[b]! - margin[a]! || a - b);
@@ -93,7 +151,7 @@ function assignRows(
   for (const i of order) {
     let c = assign[i]!;
     if (load[c]! >= capacity) {
-      for (let j = 0; j < k; j++) dist[j] = sqDist(data, i * d, centroids, j * d, d);
+      distancesTo(data, i * d, centroids, cn, k, d, dist);
       let bd = Infinity;
       for (let j = 0; j < k; j++) {
         if (load[j]! < capacity && dist[j]! < bd) {
@@ -216,18 +274,22 @@ export function fitSemanticIds(vectors: Float32Array[], opts: RqOptions): Semant
 
 /** IDs for new documents without retraining: the nearest codeword at each level. */
 export function assignIds(q: ResidualQuantizer, vectors: Float32Array[]): Uint16Array[] {
+  const ks = q.codebooks.map((cb) => cb.length / q.dims);
+  const norms = q.codebooks.map((cb, l) => rowNorms(cb, ks[l]!, q.dims));
+  const dist = new Float64Array(Math.max(...ks));
+  // The same distance computation as fitting, so plain k-means codes are exactly the nearest codewords.
   return vectors.map((v) => {
     const r = Float32Array.from(v);
     const code = new Uint16Array(q.levels);
     for (let l = 0; l < q.levels; l++) {
       const cb = q.codebooks[l]!;
-      const k = cb.length / q.dims;
+      const k = ks[l]!;
+      distancesTo(r, 0, cb, norms[l]!, k, q.dims, dist);
       let bc = 0;
       let bd = Infinity;
       for (let c = 0; c < k; c++) {
-        const x = sqDist(r, 0, cb, c * q.dims, q.dims);
-        if (x < bd) {
-          bd = x;
+        if (dist[c]! < bd) {
+          bd = dist[c]!;
           bc = c;
         }
       }
