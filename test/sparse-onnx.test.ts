@@ -107,14 +107,15 @@ describe('learned-sparse field encoded by an ONNX model (tiny random SPLADE)', (
     rmSync(join(t.dir, 'onnx', 'sparse-splade.idx'));
     q = await Quiver.open({ data: t.dir });
     c = await q.getCollection('onnx');
-    // Re-encoding in other batches (other padding) moves float32 scores by ~1e-7: same ranking.
+    // Rebuilt (vectors from the sparse encoding cache): the same ranking; float32 sums may differ in
+    // the last bit, since a fresh index orders its clauses by fresh bounds (deletes left stale ones).
     const rebuilt = (await c.search({ query: 'sweet tea bacteria', mode: 'sparse', k: 10 })).hits;
     assert.deepEqual(
       rebuilt.map((h) => h.id),
       before.hits.map((h) => h.id),
     );
     rebuilt.forEach((h, i) =>
-      assert.ok(Math.abs(h.score - before.hits[i]!.score) < 1e-4 * before.hits[i]!.score),
+      assert.ok(Math.abs(h.score - before.hits[i]!.score) < 1e-5 * before.hits[i]!.score),
     );
   });
 });

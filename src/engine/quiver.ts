@@ -17,6 +17,7 @@ import { openSqliteBackend } from '../store/sqlite/sqlite-backend.js';
 import type { CollectionConfig, SparseFieldConfig, VectorFieldConfig } from '../types.js';
 import type { SparseEncoder } from '../embed/sparse/sparse-encoder.js';
 import { SparseField, USER_SPARSE_MODEL } from './sparse-field.js';
+import { sparseEncoderFingerprint, withSparseCache } from './sparse-cache.js';
 import { Collection } from './collection.js';
 import type { DeepPartial } from './config.js';
 import { resolveConfig } from './config.js';
@@ -151,7 +152,13 @@ export class Quiver {
     const id = SparseField.fingerprint(f);
     let e = this.sparseEncoders.get(id);
     if (!e) {
-      e = import('../embed/sparse/index.js').then(({ createSparseEncoder }) => createSparseEncoder(f));
+      // Encodings are cached in the data directory (like dense embeddings), so rebuilding a sparse
+      // index — a lost snapshot, every open on Postgres — does not re-run the model.
+      e = import('../embed/sparse/index.js')
+        .then(({ createSparseEncoder }) => createSparseEncoder(f))
+        .then((enc) =>
+          withSparseCache(enc, join(this.dataDir, 'sparse-cache.sqlite'), sparseEncoderFingerprint(id, enc)),
+        );
       this.sparseEncoders.set(id, e);
       e.catch(() => this.sparseEncoders.delete(id));
     }
