@@ -25,6 +25,8 @@ export interface CreateEmbedderOptions {
   cacheDir?: string;
   variant?: 'fp32' | 'int8';
   threads?: number;
+  /** onnxruntime pool threads spin between operators (default off; see OnnxOptions.spinWait). */
+  spinWait?: boolean;
   batchSize?: number;
   remote?: RemoteOptions;
   /** For static:file. */
@@ -57,7 +59,12 @@ export async function createEmbedder(model: string, opts: CreateEmbedderOptions 
     const { ClipEmbedder } = await import('./image/clip-embedder.js');
     let clipDir = opts.modelDir;
     if (!clipDir) {
-      if (!spec.hub) throw new QuiverError('INVALID_CONFIG', `${spec.name} has no hub location; pass --model-dir <folder>`, { location: { field: 'modelDir' } });
+      if (!spec.hub)
+        throw new QuiverError(
+          'INVALID_CONFIG',
+          `${spec.name} has no hub location; pass --model-dir <folder>`,
+          { location: { field: 'modelDir' } },
+        );
       clipDir = await downloadModel(
         spec.hub.repo,
         ['tokenizer.json', 'onnx/text_model.onnx', 'onnx/vision_model.onnx'],
@@ -93,6 +100,7 @@ export async function createEmbedder(model: string, opts: CreateEmbedderOptions 
   return OnnxEmbedder.load(spec, dir, {
     variant,
     ...(opts.threads ? { threads: opts.threads } : {}),
+    ...(opts.spinWait !== undefined ? { spinWait: opts.spinWait } : {}),
     ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
   });
 }

@@ -31,6 +31,26 @@ export interface OnnxOptions {
   batchSize?: number;
   /** Override the model file inside the folder. */
   modelFile?: string;
+  /**
+   * Let onnxruntime's pool threads spin between operators (its default). Off by default here:
+   * spinning threads burn CPU the rest of the process and other processes need, and on a shared
+   * or busy machine they slow the run down (docs/benchmarks.md); on an idle dedicated machine
+   * spinning saves a thread wake-up per operator.
+   */
+  spinWait?: boolean;
+}
+
+/** The onnxruntime session options Quiver runs text models with (exported for the benchmark). */
+export function sessionOptions(
+  opts: Pick<OnnxOptions, 'threads' | 'spinWait'> = {},
+): ort.InferenceSession.SessionOptions {
+  return {
+    intraOpNumThreads: opts.threads ?? 0,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    extra: { session: { intra_op: { allow_spinning: opts.spinWait ? '1' : '0' } } },
+  };
 }
 
 interface Encoded {
@@ -141,12 +161,7 @@ export class OnnxEmbedder implements Embedder {
     const modelPath = opts.modelFile
       ? join(dir, opts.modelFile)
       : findModelFile(dir, opts.variant ?? 'fp32', spec);
-    const session = await ort.InferenceSession.create(modelPath, {
-      intraOpNumThreads: opts.threads ?? 0,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-    });
+    const session = await ort.InferenceSession.create(modelPath, sessionOptions(opts));
     const config = existsSync(join(dir, 'config.json'))
       ? (readJson(join(dir, 'config.json')) as { hidden_size?: number; pad_token_id?: number })
       : {};
