@@ -32,6 +32,11 @@ export interface SnippetEvalResult {
   pairs: number;
   ms_per_result_p50: number;
   ms_per_result_p99: number;
+  /**
+   * Wall time of a whole snippet for one result (sentence split, coarse + fine stage, composition
+   * and highlighting — what a search with snippets pays per hit), in milliseconds.
+   */
+  latency_ms: { p50: number; p99: number; mean: number };
 }
 
 const score = (ranking: number[], sets: number[][]) => {
@@ -40,7 +45,10 @@ const score = (ranking: number[], sets: number[][]) => {
   return { hit1: gold.has(ranking[0]!) ? 1 : 0, rec3: sets.some((s) => s.every((i) => top3.has(i))) ? 1 : 0 };
 };
 
-export async function evaluateSnippets(dir: string, opts: { embedder?: Embedder } = {}): Promise<SnippetEvalResult> {
+export async function evaluateSnippets(
+  dir: string,
+  opts: { embedder?: Embedder } = {},
+): Promise<SnippetEvalResult> {
   const path = join(dir, 'rationales.jsonl');
   let raw: string;
   try {
@@ -55,7 +63,9 @@ export async function evaluateSnippets(dir: string, opts: { embedder?: Embedder 
       try {
         return JSON.parse(l) as Rationale;
       } catch (e) {
-        throw new QuiverError('INVALID_JSON', (e as Error).message, { location: { file: path, line: i + 1 } });
+        throw new QuiverError('INVALID_JSON', (e as Error).message, {
+          location: { file: path, line: i + 1 },
+        });
       }
     });
   const queries = new Map<string, string>();
@@ -77,15 +87,30 @@ export async function evaluateSnippets(dir: string, opts: { embedder?: Embedder 
   const selector = new SnippetSelector(analyzer, idfFrom(df, n), opts.embedder);
   const totals = { two: { h: 0, r: 0 }, bm25: { h: 0, r: 0 }, lead: { h: 0, r: 0 } };
   const lat: number[] = [];
+  const full: number[] = [];
   for (const p of pairs) {
     const q = queries.get(p.query_id);
-    if (q === undefined) throw new QuiverError('INVALID_ARGUMENT', `query ${p.query_id} is not in queries.jsonl`, { location: { file: path } });
+    if (q === undefined)
+      throw new QuiverError('INVALID_ARGUMENT', `query ${p.query_id} is not in queries.jsonl`, {
+        location: { file: path },
+      });
     const t0 = performance.now();
     const ranked = (await selector.rank(q, p.sentences)).map((r) => r.index);
     lat.push(performance.now() - t0);
-    const coarse = selector.coarse(q, p.sentences).map((s, i) => ({ s, i })).sort((a, b) => b.s - a.s || a.i - b.i).map((x) => x.i);
+    const t1 = performance.now();
+    await selector.snippet(q, p.sentences.join(' '));
+    full.push(performance.now() - t1);
+    const coarse = selector
+      .coarse(q, p.sentences)
+      .map((s, i) => ({ s, i }))
+      .sort((a, b) => b.s - a.s || a.i - b.i)
+      .map((x) => x.i);
     const lead = p.sentences.map((_, i) => i);
-    for (const [k, r] of [['two', ranked], ['bm25', coarse], ['lead', lead]] as const) {
+    for (const [k, r] of [
+      ['two', ranked],
+      ['bm25', coarse],
+      ['lead', lead],
+    ] as const) {
       const s = score(r, p.rationales);
       totals[k].h += s.hit1;
       totals[k].r += s.rec3;
@@ -93,6 +118,8 @@ export async function evaluateSnippets(dir: string, opts: { embedder?: Embedder 
   }
   const m = pairs.length || 1;
   lat.sort((a, b) => a - b);
+  full.sort((a, b) => a - b);
+  const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
   return {
     'hit@1': totals.two.h / m,
     'recall@3': totals.two.r / m,
@@ -102,6 +129,11 @@ export async function evaluateSnippets(dir: string, opts: { embedder?: Embedder 
     'bm25_recall@3': totals.bm25.r / m,
     pairs: pairs.length,
     ms_per_result_p50: lat[Math.floor(lat.length / 2)] ?? 0,
-    ms_per_result_p99: lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))] ?? 0,
+    ms_per_result_p99: pct(lat, 0.99),
+    latency_ms: {
+      p50: pct(full, 0.5),
+      p99: pct(full, 0.99),
+      mean: full.reduce((a, b) => a + b, 0) / Math.max(1, full.length),
+    },
   };
 }
