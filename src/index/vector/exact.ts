@@ -102,7 +102,7 @@ export function similarity(
   return s;
 }
 
-function normalized(v: Float32Array): Float32Array {
+export function normalized(v: Float32Array): Float32Array {
   let n = 0;
   for (const x of v) n += x * x;
   n = Math.sqrt(n);

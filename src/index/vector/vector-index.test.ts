@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
+import { compileFilter } from '../../retrieve/filter.js';
 import { QuiverError } from '../../errors.js';
 import { tempDir } from '../../testing/paths.js';
 import { ExactVectorIndex } from './exact.js';
@@ -66,6 +67,122 @@ runVectorIndexConformance('usearch i8 + rescore from the store (getVectors)', as
 }));
 runVectorIndexConformance('usearch f16 + rescore', usearch({ quantization: 'f16' }), {
   metrics: ['cos', 'l2'],
+});
+// Copies spilled to a scratch file: residentMax 1,000 < 5,000 vectors, so every search, filter and
+// removal below runs against the file (the suite removes 1/7, staying above half of residentMax).
+const spillRoot = tempDir('quiver-spill-');
+after(() => spillRoot.cleanup());
+runVectorIndexConformance(
+  'usearch i8 + rescore, f32 copies spilled to disk',
+  usearch({ quantization: 'i8', spill: { dir: spillRoot.dir, residentMax: 1000 } }),
+);
+runVectorIndexConformance(
+  'usearch f32, copies spilled to disk',
+  usearch({ spill: { dir: spillRoot.dir, residentMax: 1000 } }),
+  { metrics: ['cos', 'l2'] },
+);
+
+describe('usearch with f32 copies spilled to disk', () => {
+  const data = clusteredVectors(3000, 24, 60, 5);
+  const keys = data.map((_, i) => i * 5 + 2);
+  const queries = clusteredVectors(30, 24, 60, 5, { querySeed: 6 });
+  const topKeys = async (index: VectorIndex, q: Float32Array, opts = {}) =>
+    (await index.search(q, 10, opts)).map((h) => `${h.key}:${h.score.toFixed(5)}`);
+
+  /** Every hit scored exactly, recall@10 ≥ 0.97 unfiltered, and exact answers under a selective filter. */
+  async function agrees(index: UsearchVectorIndex, truth: ExactVectorIndex): Promise<void> {
+    const selective = compileFilter({});
+    selective.allows = (k) => k % 3 === 0;
+    selective.allowedKeys = truth.keys().filter(selective.allows);
+    let hit = 0;
+    for (const q of queries) {
+      const got = await index.search(q, 10);
+      const exactScores = new Map(
+        truth
+          .scoreKeys(
+            q,
+            got.map((h) => h.key),
+          )
+          .map((h) => [h.key, h.score]),
+      );
+      for (const h of got)
+        assert.ok(Math.abs(h.score - exactScores.get(h.key)!) < 1e-5, `key ${h.key} rescored exactly`);
+      const want = new Set(truth.searchSync(q, 10).map((h) => h.key));
+      hit += got.filter((h) => want.has(h.key)).length;
+      assert.deepEqual(
+        await topKeys(index, q, { filter: selective }),
+        await topKeys(truth, q, { filter: selective }),
+      );
+    }
+    assert.ok(hit / (10 * queries.length) >= 0.97, `recall@10 ${hit / (10 * queries.length)}`);
+  }
+
+  it('holds no f32 copies in memory above residentMax, takes them back at half, with the same answers', async () => {
+    const t = tempDir();
+    try {
+      const truth = new ExactVectorIndex(24);
+      const spilled = new UsearchVectorIndex({
+        dims: 24,
+        quantization: 'i8',
+        exactBelow: 0,
+        spill: { dir: t.dir, residentMax: 1000 },
+      });
+      await spilled.add(keys.slice(0, 800), data.slice(0, 800));
+      assert.equal(spilled.residentVectors(), 800, 'small: in memory');
+      await spilled.add(keys.slice(800), data.slice(800));
+      truth.addSync(keys, data);
+      assert.equal(spilled.residentVectors(), 0, 'large: no copy in memory');
+      assert.equal(spilled.size(), 3000);
+      assert.deepEqual(readdirSync(t.dir), [], 'the scratch file is unlinked while open');
+      await agrees(spilled, truth);
+      // Replace and remove while spilled; then shrink to half of residentMax.
+      await spilled.add([keys[0]!], [data[1]!]);
+      truth.addSync([keys[0]!], [data[1]!]);
+      await spilled.remove(keys.slice(100, 1500));
+      truth.removeSync(keys.slice(100, 1500));
+      assert.equal(spilled.residentVectors(), 0, 'above half of residentMax: still spilled');
+      await agrees(spilled, truth);
+      await spilled.remove(keys.slice(1500, 2600));
+      truth.removeSync(keys.slice(1500, 2600));
+      assert.equal(spilled.residentVectors(), 500, 'shrunk to half: back in memory');
+      await agrees(spilled, truth);
+      spilled.close();
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('saves the spilled rows and reopens spilled (or in memory without spill), with the same answers', async () => {
+    const t = tempDir();
+    try {
+      const opts = { dims: 24, quantization: 'i8' as const, exactBelow: 0 };
+      const spill = { dir: t.dir, residentMax: 1000 };
+      const idx = new UsearchVectorIndex({ ...opts, spill });
+      await idx.add(keys, data);
+      await idx.remove(keys.slice(0, 50)); // free slots must not be saved
+      await idx.add([1], [data[0]!]); // and are reused
+      const path = join(t.dir, 'v.usearch');
+      await idx.save(path, { watermark: 4 });
+      assert.equal(statSync(indexFiles(path).vectors).size, 2951 * (8 + 24 * 4));
+      const reopened = await UsearchVectorIndex.open(path, { ...opts, spill });
+      const resident = await UsearchVectorIndex.open(path, opts);
+      assert.equal(reopened.watermark, 4);
+      assert.equal(reopened.index.residentVectors(), 0);
+      assert.equal(resident.index.residentVectors(), 2951);
+      for (const q of queries) {
+        const expected = await topKeys(idx, q);
+        assert.deepEqual(await topKeys(reopened.index, q), expected);
+        assert.deepEqual(await topKeys(resident.index, q), expected);
+      }
+      // The reopened copy is writable without touching the saved file.
+      await reopened.index.add([3], [queries[0]!]);
+      assert.equal((await reopened.index.search(queries[0]!, 1))[0]!.key, 3);
+      await UsearchVectorIndex.open(path, { ...opts, spill }); // still verifies
+      for (const i of [idx, reopened.index]) i.close();
+    } finally {
+      t.cleanup();
+    }
+  });
 });
 
 describe('usearch configuration', () => {
