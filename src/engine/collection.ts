@@ -781,6 +781,7 @@ export class Collection {
   async close(): Promise<void> {
     if (this.closed) return;
     await this.serial(() => this.persistNow());
+    for (const f of this.fields) f.close();
     for (const r of this.rerankers.values()) await (await r.catch(() => undefined))?.close?.();
     this.closed = true;
     await this.store.close();

@@ -12,6 +12,7 @@ import type { Embedder } from '../embed/embedder.js';
 import { isFittable } from '../embed/embedder.js';
 import { QuiverError } from '../errors.js';
 import type { VectorIndex } from '../index/vector/vector-index.js';
+import { UsearchVectorIndex } from '../index/vector/usearch.js';
 import { openVectorIndex, saveVectorIndex } from './ann-files.js';
 import type { CollectionStore, StorageBackend } from '../store/store.js';
 import type { Passage, VectorFieldConfig } from '../types.js';
@@ -101,7 +102,7 @@ export class VectorField {
         dims,
         metric,
         quantization: config.quantization ?? 'f32',
-        getVectors: (keys) => store.getVectors(config.name, keys),
+        spillDir: dir ?? '.',
         expectWatermark: state.seq,
       });
       index = opened.index;
@@ -199,6 +200,11 @@ export class VectorField {
 
   async persist(): Promise<void> {
     if (this.indexPath) await saveVectorIndex(this.index, this.indexPath, this.state.seq);
+  }
+
+  /** Release the index's scratch file, if its f32 copies spilled to one. */
+  close(): void {
+    if (this.index instanceof UsearchVectorIndex) this.index.close();
   }
 
   indexFileExists(): boolean {
