@@ -386,15 +386,17 @@ export class UsearchVectorIndex implements VectorIndex {
     let window = Math.min(candidates.length, Math.max(k, k * this.rescore));
     for (;;) {
       const more = candidates.slice(done, window);
-      const source = this.spilled ?? (await this.exactFor(more));
-      const position = new Map(more.map((key, i) => [key, done + i]));
+      // Only a store fetch needs to wait; memory and the scratch file answer synchronously.
+      const source = this.spilled ?? (this.getVectors ? await this.exactFor(more) : this.exact);
+      const first = done;
       for (const h of source.scoreKeys(query, more)) scored.push(h);
       done = window;
       const top = new TopK(Math.min(k, scored.length));
       for (const h of scored) top.push(h.key, h.score);
       const best = top.sorted();
       if (window >= candidates.length) return best;
-      // Positions are the graph's ranks; only keys from this round are looked up, others are older.
+      // The graph's rank of each of the best; keys from earlier rounds rank below `first`.
+      const position = new Map(more.map((key, i) => [key, first + i]));
       let reach = 0;
       for (const h of best) reach = Math.max(reach, position.get(h.key) ?? 0);
       if (reach < window - tail) return best;
