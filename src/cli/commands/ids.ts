@@ -246,7 +246,15 @@ export function registerIdsCommands(program: Command): void {
             ? (e: { id: string; code: number[] }) => `${e.id}\t${e.code.join('.')}\n`
             : (e: { id: string; code: number[] }) => `${JSON.stringify({ id: e.id, code: e.code })}\n`;
         const out = o.out ? createWriteStream(o.out) : process.stdout;
-        for (const e of entries) if (!out.write(line(e))) await once(out, 'drain');
+        for (let i = 0; i < entries.length; i += 1000) {
+          const chunk = entries
+            .slice(i, i + 1000)
+            .map(line)
+            .join('');
+          // Wait until each chunk is handed to the OS: the CLI exits with process.exit right after,
+          // and a loaded machine showed the tail of a piped export lost without this.
+          await new Promise<void>((resolve, reject) => out.write(chunk, (e) => (e ? reject(e) : resolve())));
+        }
         if (o.out) {
           (out as ReturnType<typeof createWriteStream>).end();
           await once(out, 'finish');
