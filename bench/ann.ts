@@ -9,9 +9,18 @@
  * candidates (usearch's JS binding fixes expansion_search at construction), and Quiver keeps the
  * best k after exact rescoring.
  *
+ * "Quiver i8 + rescore, f32 on disk" is the same i8 graph saved and reopened with its f32 copies
+ * spilled to a scratch file (what the engine does above 20,000 vectors per field): rescoring reads
+ * each candidate with a positional read instead of from memory.
+ *
  *   node --expose-gc --import tsx bench/ann.ts [--sizes 100000,1000000] [--dims 384] [--queries 200]
- *   (npm run bench:ann works too; --expose-gc lets each engine's memory delta start from a clean heap)
+ *        [--efs 12,16,20,24,32,48,64,128] [--engines raw,f32,i8,hnswlib] [--i8-connectivity 16]
+ *   (npm run bench:ann works too; --expose-gc lets each engine's memory delta start from a clean heap;
+ *   ANN_SIZES / ANN_EFS / ANN_QUERIES in the environment set the defaults of the flags)
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import hnswlib from 'hnswlib-node';
 import usearchModule from 'usearch';
 import type { MetricKind, ScalarKind } from 'usearch';
@@ -23,10 +32,17 @@ const argOf = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : def;
 };
-const sizes = argOf('sizes', '100000,1000000').split(',').map(Number);
+const sizes = argOf('sizes', process.env.ANN_SIZES ?? '100000,1000000')
+  .split(',')
+  .map(Number);
 const dims = Number(argOf('dims', '384'));
-const nQueries = Number(argOf('queries', '200'));
-const EFS = [16, 32, 64, 128, 256];
+const nQueries = Number(argOf('queries', process.env.ANN_QUERIES ?? '200'));
+/** A fine grid at the low end, where each engine first reaches recall@10 ≥ 0.99. */
+const EFS = argOf('efs', process.env.ANN_EFS ?? '12,16,20,24,32,48,64,128')
+  .split(',')
+  .map(Number);
+/** HNSW M of the i8 graphs (the f32 graphs keep 16). */
+const i8Connectivity = Number(argOf('i8-connectivity', '16'));
 /** --engines raw,f32,i8,hnswlib: a subset (names are matched as substrings, case-insensitively). */
 const only = argOf('engines', '').toLowerCase().split(',').filter(Boolean);
 const K = 10;
@@ -49,6 +65,8 @@ interface Engine {
 function engines(): Engine[] {
   let quiverF32: UsearchVectorIndex;
   let quiverI8: UsearchVectorIndex;
+  let quiverI8Disk: UsearchVectorIndex;
+  const scratch = mkdtempSync(join(tmpdir(), 'quiver-bench-ann-'));
   let raw: InstanceType<typeof usearchModule.Index>;
   let hnsw: InstanceType<typeof hnswlib.HierarchicalNSW>;
   const flat = (vecs: Float32Array[]) => {
@@ -96,7 +114,13 @@ function engines(): Engine[] {
     {
       name: 'Quiver i8 + rescore',
       async build(keys, vecs) {
-        quiverI8 = new UsearchVectorIndex({ dims, quantization: 'i8', expansionSearch: 16, exactBelow: 0 });
+        quiverI8 = new UsearchVectorIndex({
+          dims,
+          quantization: 'i8',
+          connectivity: i8Connectivity,
+          expansionSearch: 16,
+          exactBelow: 0,
+        });
         for (let i = 0; i < keys.length; i += 50_000)
           await quiverI8.add(keys.slice(i, i + 50_000), vecs.slice(i, i + 50_000));
       },
@@ -105,6 +129,33 @@ function engines(): Engine[] {
       },
       release() {
         quiverI8 = undefined!;
+      },
+    },
+    {
+      name: 'Quiver i8 + rescore, f32 on disk',
+      async build() {
+        // The graph above, saved and reopened as the engine opens a large field: no f32 in memory.
+        const path = join(scratch, 'i8.usearch');
+        await quiverI8.save(path, 0);
+        quiverI8Disk = (
+          await UsearchVectorIndex.open(path, {
+            dims,
+            quantization: 'i8',
+            connectivity: i8Connectivity,
+            expansionSearch: 16,
+            exactBelow: 0,
+            spill: { dir: scratch },
+          })
+        ).index;
+        if (quiverI8Disk.residentVectors() !== 0) throw new Error('expected the f32 copies on disk');
+      },
+      async search(q, ef) {
+        return (await quiverI8Disk.searchWithCandidates(q, K, ef)).map((h) => h.key);
+      },
+      release() {
+        quiverI8Disk.close();
+        quiverI8Disk = undefined!;
+        rmSync(scratch, { recursive: true, force: true });
       },
     },
     {
