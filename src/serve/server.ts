@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import pino from 'pino';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Quiver } from '../engine/quiver.js';
@@ -161,7 +161,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       : false,
     // One line per request, written when the response is done (see the onResponse hook), instead
     // of fastify's two (incoming + completed).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.bodyBytes,
     // While closing we answer 503 ourselves, in the API's error shape (see the onRequest hook).
     return503OnClosing: false,
