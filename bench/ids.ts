@@ -5,7 +5,7 @@
  * (e5-small's dimensionality).
  *
  *   npm run bench:ids            (npx tsx bench/ids.ts [--sizes 100000,1000000] [--levels 3] [--codes 256]
- *                                 [--sample 16384] [--iterations 8] [--new 10000] [--clusters 2000])
+ *                                 [--sample 16384] [--iterations 8] [--new 10000] [--clusters 1000])
  *
  * Each level's centroids are trained on `--sample` random documents (the codebooks' cost stops
  * growing with the corpus); coding all n documents is the O(n · codes · dims) part that scales.
@@ -24,7 +24,7 @@ const CODES = Number(arg('codes', '256'));
 const SAMPLE = Number(arg('sample', '16384'));
 const ITERATIONS = Number(arg('iterations', '8'));
 const NEW_DOCS = Number(arg('new', '10000'));
-const CLUSTERS = Number(arg('clusters', '2000'));
+const CLUSTERS = Number(arg('clusters', '1000'));
 const DIMS = 384;
 const ASSIGNMENTS = arg('assignments', 'balanced,plain').split(',');
 
