@@ -129,7 +129,12 @@ export class Collection {
       lexicalFresh = true; // maintained inside the database, transactionally with the documents
     } else {
       lexicalPath = join(dir ?? '.', BM25_FILE);
-      const opts = { analyzer, k1: cfg.bm25.k1, b: cfg.bm25.b, ...(cfg.bm25.fields ? { fields: cfg.bm25.fields } : {}) };
+      const opts = {
+        analyzer,
+        k1: cfg.bm25.k1,
+        b: cfg.bm25.b,
+        ...(cfg.bm25.fields ? { fields: cfg.bm25.fields } : {}),
+      };
       lexical = new Bm25Index(opts);
       try {
         const loaded = await Bm25Index.load(lexicalPath, opts);
@@ -151,9 +156,13 @@ export class Collection {
     const sparse: SparseField[] = [];
     for (const f of cfg.sparse ?? []) {
       if (f.model !== 'user' && !sparseEncoderFor) {
-        throw new QuiverError('INVALID_CONFIG', `sparse field "${f.name}" needs an encoder for model ${f.model}`, {
-          location: { field: `sparse.${f.name}.model` },
-        });
+        throw new QuiverError(
+          'INVALID_CONFIG',
+          `sparse field "${f.name}" needs an encoder for model ${f.model}`,
+          {
+            location: { field: `sparse.${f.name}.model` },
+          },
+        );
       }
       const encoder = f.model === 'user' ? undefined : await sparseEncoderFor!(f);
       sparse.push(await SparseField.open(f, encoder, dir, head));
@@ -185,6 +194,8 @@ export class Collection {
     // A rebuilt (even empty) sparse index gets a snapshot at the next flush.
     for (const f of staleSparse) f.dirty = true;
     c.seenSeq = head;
+    // From here on, writes fill the snippet sentence cache at index time (see applyChanges).
+    c.snippets();
     return c;
   }
 
@@ -225,7 +236,8 @@ export class Collection {
    */
   private checkSparseInput(docs: QuiverDocument[]): void {
     docs.forEach((d, index) => {
-      const given = d && typeof d === 'object' && d.sparse && typeof d.sparse === 'object' ? Object.keys(d.sparse) : [];
+      const given =
+        d && typeof d === 'object' && d.sparse && typeof d.sparse === 'object' ? Object.keys(d.sparse) : [];
       for (const name of given) {
         const f = this.sparse.find((x) => x.name === name);
         if (f?.isUser) continue;
@@ -269,6 +281,10 @@ export class Collection {
         passages.push(...ps);
       }
       await this.lexical.add(passages);
+      // Index time for snippets: new passages' sentences are split and analyzed now (while the
+      // sentence cache has room) so a search with snippets does not pay for it.
+      if (this.snippetSelector)
+        for (const p of passages) this.snippetSelector.remember(p.key, p.text, this.analyzer.language);
       if (this.sparse.length) {
         const byKey = new Map(docs.map((d) => [d.key, d]));
         for (const f of this.sparse) await f.indexPassages(passages, (k) => byKey.get(k));
@@ -299,6 +315,7 @@ export class Collection {
     // The lexical index replaces same-key passages itself; only keys that disappear must go.
     const gone = old.filter((k) => chunkOf(k) >= keep);
     if (gone.length) await this.lexical.remove(gone);
+    this.snippetSelector?.forget(old);
     for (const f of this.sparse) await f.remove(gone);
     for (const f of this.fields) {
       // Every old vector is stale (the text changed): drop from the ANN now, re-embed in sync.
@@ -328,7 +345,8 @@ export class Collection {
           const img = this.docs.get(p.docKey)?.metadata?.['image'];
           return typeof img === 'string' ? img : undefined;
         };
-        for (let i = 0; i < passages.length; i += 256) await f.addPassages(passages.slice(i, i + 256), imageOf);
+        for (let i = 0; i < passages.length; i += 256)
+          await f.addPassages(passages.slice(i, i + 256), imageOf);
       };
       if (f.seq === 0) {
         for (const [key] of this.docs.entries()) {
@@ -349,7 +367,11 @@ export class Collection {
   private async *corpusTexts(f: VectorField): AsyncIterable<string> {
     for await (const doc of this.store.scan({ batchSize: 1000 })) {
       for (const p of this.passagesOf(doc)) {
-        yield f.config.source === 'title' ? p.title : f.config.source === 'body' ? p.text : `${p.title} ${p.text}`;
+        yield f.config.source === 'title'
+          ? p.title
+          : f.config.source === 'body'
+            ? p.text
+            : `${p.title} ${p.text}`;
       }
     }
   }
@@ -418,7 +440,10 @@ export class Collection {
     };
   }
 
-  async facets(fields?: string[], opts: { limit?: number } = {}): Promise<Record<string, { value: string; count: number }[]>> {
+  async facets(
+    fields?: string[],
+    opts: { limit?: number } = {},
+  ): Promise<Record<string, { value: string; count: number }[]>> {
     await this.catchUp();
     return this.docs.facets(fields, opts.limit ?? 20);
   }
@@ -431,10 +456,16 @@ export class Collection {
 
   private field(name: string | undefined): VectorField {
     if (this.fields.length === 0) {
-      throw new QuiverError('INVALID_ARGUMENT', `collection "${this.name}" has no vector field; dense search needs one`, {
-        location: { field: 'mode' },
-        details: { hint: 'create the collection with a model, e.g. quiver init <name> --model static:glove-100' },
-      });
+      throw new QuiverError(
+        'INVALID_ARGUMENT',
+        `collection "${this.name}" has no vector field; dense search needs one`,
+        {
+          location: { field: 'mode' },
+          details: {
+            hint: 'create the collection with a model, e.g. quiver init <name> --model static:glove-100',
+          },
+        },
+      );
     }
     if (!name) return this.fields[0]!;
     const f = this.fields.find((x) => x.name === name);
@@ -450,10 +481,16 @@ export class Collection {
 
   private sparseField(name: string | undefined): SparseField {
     if (this.sparse.length === 0) {
-      throw new QuiverError('INVALID_ARGUMENT', `collection "${this.name}" has no sparse field; sparse search needs one`, {
-        location: { field: 'mode' },
-        details: { hint: 'create the collection with a sparse field, e.g. quiver init <name> --sparse splade=user' },
-      });
+      throw new QuiverError(
+        'INVALID_ARGUMENT',
+        `collection "${this.name}" has no sparse field; sparse search needs one`,
+        {
+          location: { field: 'mode' },
+          details: {
+            hint: 'create the collection with a sparse field, e.g. quiver init <name> --sparse splade=user',
+          },
+        },
+      );
     }
     if (!name) return this.sparse[0]!;
     const f = this.sparse.find((x) => x.name === name);
@@ -471,7 +508,10 @@ export class Collection {
    * The sparse fields a request searches: the named (or first) one for mode sparse; in hybrid every
    * field that can form a query vector (user fields only when the request brings sparseQuery).
    */
-  private sparseFieldsFor(mode: SearchMode, req: Pick<SearchRequest, 'sparseField' | 'sparseQuery'>): SparseField[] {
+  private sparseFieldsFor(
+    mode: SearchMode,
+    req: Pick<SearchRequest, 'sparseField' | 'sparseQuery'>,
+  ): SparseField[] {
     if (mode === 'sparse') return [this.sparseField(req.sparseField)];
     if (mode !== 'hybrid') return [];
     if (req.sparseField !== undefined) return [this.sparseField(req.sparseField)];
@@ -487,22 +527,33 @@ export class Collection {
     this.assertOpen();
     const t0 = performance.now();
     const query = typeof req.query === 'string' ? req.query.trim() : '';
-    if (!query) throw new QuiverError('INVALID_QUERY', 'the query is empty', { location: { field: 'query' } });
+    if (!query)
+      throw new QuiverError('INVALID_QUERY', 'the query is empty', { location: { field: 'query' } });
     if (query.length > LIMITS.maxQueryChars) {
-      throw new QuiverError('LIMIT_EXCEEDED', `the query has ${query.length} characters (max ${LIMITS.maxQueryChars})`, {
-        location: { field: 'query' },
-      });
+      throw new QuiverError(
+        'LIMIT_EXCEEDED',
+        `the query has ${query.length} characters (max ${LIMITS.maxQueryChars})`,
+        {
+          location: { field: 'query' },
+        },
+      );
     }
     const k = req.k ?? 10;
     if (!Number.isInteger(k) || k < 1 || k > LIMITS.maxK) {
-      throw new QuiverError('INVALID_ARGUMENT', `k must be an integer in [1, ${LIMITS.maxK}]`, { location: { field: 'k' } });
+      throw new QuiverError('INVALID_ARGUMENT', `k must be an integer in [1, ${LIMITS.maxK}]`, {
+        location: { field: 'k' },
+      });
     }
     const canFuse = this.fields.length > 0 || this.sparseFieldsFor('hybrid', req).length > 0;
     const mode: SearchMode = req.mode ?? (canFuse ? 'hybrid' : 'lexical');
     if (!['lexical', 'dense', 'hybrid', 'sparse'].includes(mode)) {
-      throw new QuiverError('INVALID_ARGUMENT', `mode must be lexical, dense, sparse or hybrid (got "${String(mode)}")`, {
-        location: { field: 'mode' },
-      });
+      throw new QuiverError(
+        'INVALID_ARGUMENT',
+        `mode must be lexical, dense, sparse or hybrid (got "${String(mode)}")`,
+        {
+          location: { field: 'mode' },
+        },
+      );
     }
     const sparseFields = this.sparseFieldsFor(mode, req);
     await this.catchUp();
@@ -533,7 +584,11 @@ export class Collection {
     const sparseTerms = new Map<string, Map<number, ScoredKey>>();
     if (sparseFields.length) {
       // Sparse indexes live in memory for every backend, so they filter through the document table.
-      const sparseFilter = filter ? (this.backend.createLexicalIndex ? this.docs.bind(filter) : filter) : undefined;
+      const sparseFilter = filter
+        ? this.backend.createLexicalIndex
+          ? this.docs.bind(filter)
+          : filter
+        : undefined;
       for (const f of sparseFields) {
         const qv = await f.queryVector(query, req.sparseQuery);
         const hits = await f.search(qv, depth, {
@@ -588,7 +643,7 @@ export class Collection {
     // Group: best passage per document wins. Reranking looks at a deeper pool than k.
     const rerankOpts = req.rerank ? (typeof req.rerank === 'object' ? req.rerank : {}) : undefined;
     const poolSize = rerankOpts ? Math.max(k, rerankOpts.topN ?? 50) : k;
-    let picked: (typeof ranked[number] & { rerank?: number })[] = [];
+    let picked: ((typeof ranked)[number] & { rerank?: number })[] = [];
     const seenDocs = new Set<number>();
     for (const r of ranked) {
       if (byDoc) {
@@ -602,7 +657,10 @@ export class Collection {
     if (rerankOpts && picked.length > 1) {
       const reranker = await this.reranker(rerankOpts.model);
       const texts = await this.passageTexts(picked.map((p) => p.key));
-      const scores = await reranker.rerank(query, picked.map((p) => ({ key: p.key, text: texts.get(p.key) ?? '' })));
+      const scores = await reranker.rerank(
+        query,
+        picked.map((p) => ({ key: p.key, text: texts.get(p.key) ?? '' })),
+      );
       // The reranker's view is mixed with the first stage's (both min-max normalised over the
       // pool): an offline reranker adds evidence rather than replacing the retriever's.
       const norm = (xs: number[]) => {
@@ -621,7 +679,12 @@ export class Collection {
 
     const include = req.includeDocument ?? true;
     const stored = include
-      ? new Map((await this.store.getByKeys([...new Set(picked.map((p) => docKeyOf(p.key)))])).map((d) => [d.key, d]))
+      ? new Map(
+          (await this.store.getByKeys([...new Set(picked.map((p) => docKeyOf(p.key)))])).map((d) => [
+            d.key,
+            d,
+          ]),
+        )
       : new Map<number, StoredDocument>();
     const hits: SearchHit[] = [];
     for (const [i, p] of picked.entries()) {
@@ -647,7 +710,13 @@ export class Collection {
         const opts = typeof req.snippets === 'object' ? req.snippets : {};
         // The snippet comes from the passage that matched (the best chunk), not the document's start.
         const passage = this.passagesOf(doc).find((x) => x.key === p.key);
-        hit.snippet = await this.snippets().snippet(query, passage?.text ?? doc.text, opts, this.analyzer.language);
+        hit.snippet = await this.snippets().snippet(
+          query,
+          passage?.text ?? doc.text,
+          opts,
+          this.analyzer.language,
+          p.key,
+        );
       }
       hits.push(hit);
     }
@@ -665,7 +734,12 @@ export class Collection {
    */
   async rankedLists(
     query: string,
-    opts: { depth?: number; vectorField?: string; task?: string; sparseQuery?: SearchRequest['sparseQuery'] } = {},
+    opts: {
+      depth?: number;
+      vectorField?: string;
+      task?: string;
+      sparseQuery?: SearchRequest['sparseQuery'];
+    } = {},
   ): Promise<RankedList[]> {
     const depth = opts.depth ?? LIMITS.defaultCandidates;
     await this.catchUp();
@@ -676,7 +750,10 @@ export class Collection {
       lists.push({ name: 'dense', hits: await f.index.search(qv, depth) });
     }
     // Every sparse field that can form a query vector (user fields need the query's vector).
-    for (const f of this.sparseFieldsFor('hybrid', opts.sparseQuery !== undefined ? { sparseQuery: opts.sparseQuery } : {})) {
+    for (const f of this.sparseFieldsFor(
+      'hybrid',
+      opts.sparseQuery !== undefined ? { sparseQuery: opts.sparseQuery } : {},
+    )) {
       const qv = await f.queryVector(query, opts.sparseQuery);
       lists.push({ name: Collection.sparseListName(f.name), hits: await f.search(qv, depth, {}) });
     }
@@ -716,7 +793,10 @@ export class Collection {
       r = (async (): Promise<Reranker> => {
         if (name === 'similarity') {
           const lex = this.lexical;
-          return new SimilarityReranker(this.analyzer, lex instanceof Bm25Index ? (t) => lex.idf(t) : () => 1);
+          return new SimilarityReranker(
+            this.analyzer,
+            lex instanceof Bm25Index ? (t) => lex.idf(t) : () => 1,
+          );
         }
         if (name.startsWith('cross-encoder:')) {
           const { CrossEncoderReranker } = await import('../rerank/cross-encoder.js');
@@ -724,11 +804,18 @@ export class Collection {
         }
         if (/^https?:\/\//.test(name)) {
           const { RemoteReranker } = await import('../rerank/remote.js');
-          return new RemoteReranker({ url: name, ...(process.env.QUIVER_RERANK_KEY ? { apiKey: process.env.QUIVER_RERANK_KEY } : {}) });
+          return new RemoteReranker({
+            url: name,
+            ...(process.env.QUIVER_RERANK_KEY ? { apiKey: process.env.QUIVER_RERANK_KEY } : {}),
+          });
         }
-        throw new QuiverError('INVALID_ARGUMENT', `unknown reranker "${name}" (use similarity, cross-encoder:<folder> or an http(s) /rerank URL)`, {
-          location: { field: 'rerank.model' },
-        });
+        throw new QuiverError(
+          'INVALID_ARGUMENT',
+          `unknown reranker "${name}" (use similarity, cross-encoder:<folder> or an http(s) /rerank URL)`,
+          {
+            location: { field: 'rerank.model' },
+          },
+        );
       })();
       this.rerankers.set(name, r);
       r.catch(() => this.rerankers.delete(name));
@@ -741,7 +828,9 @@ export class Collection {
     const docs = await this.store.getByKeys([...new Set(keys.map(docKeyOf))]);
     const out = new Map<number, string>();
     const want = new Set(keys);
-    for (const d of docs) for (const p of this.passagesOf(d)) if (want.has(p.key)) out.set(p.key, p.title ? `${p.title} ${p.text}` : p.text);
+    for (const d of docs)
+      for (const p of this.passagesOf(d))
+        if (want.has(p.key)) out.set(p.key, p.title ? `${p.title} ${p.text}` : p.text);
     return out;
   }
 
