@@ -191,6 +191,22 @@ export class SqliteCollectionStore implements CollectionStore {
     };
   }
 
+  /**
+   * Prepared statements for queries whose text varies with the number of parameters (IN lists),
+   * kept by text: preparing one per call cost more than running it (profiled: ~0.15 ms of a
+   * 0.5 ms search hydrating its top 10). Bounded; SQLite statements are cheap to keep.
+   */
+  private readonly statements = new Map<string, Database.Statement>();
+  private statement(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      if (this.statements.size >= 256) this.statements.clear();
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
   private assertOpen(): void {
     if (this.closed) throw new QuiverError('STORE_ERROR', `collection "${this.name}" is closed`);
   }
@@ -275,9 +291,9 @@ export class SqliteCollectionStore implements CollectionStore {
     this.assertOpen();
     const byId = new Map<string, StoredDocument>();
     for (const part of chunks([...new Set(ids)])) {
-      const rows = this.db
-        .prepare(`SELECT * FROM docs WHERE id IN (${placeholders(part.length)})`)
-        .all(...part) as DocRow[];
+      const rows = this.statement(`SELECT * FROM docs WHERE id IN (${placeholders(part.length)})`).all(
+        ...part,
+      ) as DocRow[];
       for (const r of rows) byId.set(r.id, rowToDoc(r));
     }
     return ids.map((id) => byId.get(id)).filter((d): d is StoredDocument => d !== undefined);
@@ -287,9 +303,9 @@ export class SqliteCollectionStore implements CollectionStore {
     this.assertOpen();
     const byKey = new Map<number, StoredDocument>();
     for (const part of chunks([...new Set(keys)])) {
-      const rows = this.db
-        .prepare(`SELECT * FROM docs WHERE key IN (${placeholders(part.length)})`)
-        .all(...part) as DocRow[];
+      const rows = this.statement(`SELECT * FROM docs WHERE key IN (${placeholders(part.length)})`).all(
+        ...part,
+      ) as DocRow[];
       for (const r of rows) byKey.set(r.key, rowToDoc(r));
     }
     return keys.map((k) => byKey.get(k)).filter((d): d is StoredDocument => d !== undefined);
@@ -363,9 +379,9 @@ export class SqliteCollectionStore implements CollectionStore {
     this.assertOpen();
     const byKey = new Map<number, Float32Array>();
     for (const part of chunks([...new Set(keys)])) {
-      const rows = this.db
-        .prepare(`SELECT key, vec FROM vectors WHERE field = ? AND key IN (${placeholders(part.length)})`)
-        .all(field, ...part) as { key: number; vec: Buffer }[];
+      const rows = this.statement(
+        `SELECT key, vec FROM vectors WHERE field = ? AND key IN (${placeholders(part.length)})`,
+      ).all(field, ...part) as { key: number; vec: Buffer }[];
       for (const r of rows) byKey.set(r.key, bytesToVector(r.vec));
     }
     const out: StoredVector[] = [];
