@@ -47,9 +47,13 @@ async function run(label: string, open: () => Promise<Quiver>): Promise<Row> {
   const qs = queries.slice(0, maxQueries);
   const q = await open();
   try {
-    const c = await q.createCollection('bench', { chunking: { maxChars: 0, overlapSentences: 0 }, vectors: [vectorField('static:glove-100')] });
+    const c = await q.createCollection('bench', {
+      chunking: { maxChars: 0, overlapSentences: 0 },
+      vectors: [vectorField('static:glove-100')],
+    });
     const t0 = performance.now();
-    for (let i = 0; i < corpus.length; i += 500) await c.upsert(corpus.slice(i, i + 500), { deferVectors: true });
+    for (let i = 0; i < corpus.length; i += 500)
+      await c.upsert(corpus.slice(i, i + 500), { deferVectors: true });
     await c.flush({ fit: true });
     const ingestSecs = (performance.now() - t0) / 1000;
     const modes: Row['modes'] = {};
@@ -89,11 +93,15 @@ const t = tempDir('quiver-bench-');
 const server = await startPgliteServer();
 try {
   const embedded = await run('embedded (SQLite + usearch)', () => Quiver.open({ data: join(t.dir, 'a') }));
-  const postgres = await run('postgres (PGlite + pgvector)', () => Quiver.open({ data: join(t.dir, 'b'), store: server.url }));
+  const postgres = await run('postgres (PGlite + pgvector)', () =>
+    Quiver.open({ data: join(t.dir, 'b'), store: server.url }),
+  );
   const rows = [embedded, postgres];
   const fmt = (n: number, d = 2) => n.toFixed(d);
   console.log(`\nSciFact: ${maxDocs} documents, ${maxQueries} test queries, static:glove-100 dense field\n`);
-  console.log('| backend | ingest docs/s | lexical p50 / p99 ms | dense p50 / p99 ms | hybrid p50 / p99 ms | nDCG@10 lexical | dense | hybrid | pgvector R@10 vs exact |');
+  console.log(
+    '| backend | ingest docs/s | lexical p50 / p99 ms | dense p50 / p99 ms | hybrid p50 / p99 ms | nDCG@10 lexical | dense | hybrid | pgvector R@10 vs exact |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const m = r.modes;

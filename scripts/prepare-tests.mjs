@@ -40,7 +40,13 @@ function makeModel(name, extraArgs) {
   const model = join(dir, 'onnx', 'model.onnx');
   if (existsSync(model)) return;
   mkdirSync(join(dir, 'onnx'), { recursive: true });
-  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt', 'config.json']) {
+  for (const f of [
+    'tokenizer.json',
+    'tokenizer_config.json',
+    'special_tokens_map.json',
+    'vocab.txt',
+    'config.json',
+  ]) {
     copyFileSync(join(shared, 'models', 'e5-small-v2', f), join(dir, f));
   }
   console.log(`prepare-tests: building ${name} (random weights)`);

@@ -34,7 +34,10 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const prep = spawnSync(process.execPath, [join(root, 'scripts/prepare-tests.mjs')], { stdio: 'inherit', cwd: root });
+const prep = spawnSync(process.execPath, [join(root, 'scripts/prepare-tests.mjs')], {
+  stdio: 'inherit',
+  cwd: root,
+});
 if (prep.status !== 0) process.exit(prep.status ?? 1);
 
 const res = spawnSync(

@@ -12,31 +12,52 @@ export const ERROR_CODES = {
   INVALID_DOCUMENT: { http: 400, hint: 'Each document needs a string id and a string text.' },
   INVALID_JSON: { http: 400, hint: 'Fix the JSON at the reported file:line.' },
   INVALID_UTF8: { http: 400, hint: 'Re-encode the file as UTF-8.' },
-  INVALID_FILTER: { http: 400, hint: 'Filters look like {"field": value}, {"field": {"$in": [...]}}, {"$and": [...]}.' },
+  INVALID_FILTER: {
+    http: 400,
+    hint: 'Filters look like {"field": value}, {"field": {"$in": [...]}}, {"$and": [...]}.',
+  },
   INVALID_QUERY: { http: 400, hint: 'Give a non-empty query.' },
   INVALID_CONFIG: { http: 400, hint: 'Check the collection configuration.' },
   LIMIT_EXCEEDED: { http: 413, hint: 'Send less at once.' },
   // Things that are not there
-  COLLECTION_NOT_FOUND: { http: 404, hint: 'Create it first with `quiver init <name>` or POST /v1/collections.' },
+  COLLECTION_NOT_FOUND: {
+    http: 404,
+    hint: 'Create it first with `quiver init <name>` or POST /v1/collections.',
+  },
   COLLECTION_EXISTS: { http: 409, hint: 'Pick another name or delete the existing collection.' },
   DOCUMENT_NOT_FOUND: { http: 404, hint: 'List documents to see which ids exist.' },
-  MODEL_NOT_FOUND: { http: 404, hint: 'Run `quiver models` to list registered models, or register your own spec.' },
+  MODEL_NOT_FOUND: {
+    http: 404,
+    hint: 'Run `quiver models` to list registered models, or register your own spec.',
+  },
   FILE_NOT_FOUND: { http: 404, hint: 'Check the path.' },
   ROUTE_NOT_FOUND: { http: 404, hint: 'See GET /openapi.json for every route of the HTTP API.' },
-  JOB_NOT_FOUND: { http: 404, hint: 'Jobs live in the memory of the server that started them and do not survive a restart.' },
+  JOB_NOT_FOUND: {
+    http: 404,
+    hint: 'Jobs live in the memory of the server that started them and do not survive a restart.',
+  },
   // Things that disagree
   EMBEDDER_MISMATCH: {
     http: 409,
     hint: 'The collection was built with another model or prompt convention; re-embed or use a new collection.',
   },
-  DIMENSION_MISMATCH: { http: 400, hint: 'All vectors of one field must have the dimensions the field declares.' },
-  INDEX_CORRUPT: { http: 500, hint: 'The derived index is rebuilt from the store of record; nothing stored is lost.' },
+  DIMENSION_MISMATCH: {
+    http: 400,
+    hint: 'All vectors of one field must have the dimensions the field declares.',
+  },
+  INDEX_CORRUPT: {
+    http: 500,
+    hint: 'The derived index is rebuilt from the store of record; nothing stored is lost.',
+  },
   // Outside world
   MODEL_DOWNLOAD_FAILED: {
     http: 502,
     hint: 'No network? Download the model elsewhere and pass --model-dir <folder> (a folder with tokenizer.json and onnx/model.onnx).',
   },
-  REMOTE_ERROR: { http: 502, hint: 'The remote embedding/rerank endpoint failed; check its URL, key and logs.' },
+  REMOTE_ERROR: {
+    http: 502,
+    hint: 'The remote embedding/rerank endpoint failed; check its URL, key and logs.',
+  },
   TIMEOUT: { http: 504, hint: 'The operation took too long; retry or raise the timeout.' },
   STORE_ERROR: { http: 500, hint: 'The storage backend failed; check its logs and connection.' },
   // Auth
@@ -84,7 +105,13 @@ export class QuiverError extends Error {
   /** "file:line field" prefix for one-line reports, empty when nothing is known. */
   get where(): string {
     const { file, line, field } = this.location;
-    const place = file ? (line !== undefined ? `${file}:${line}` : file) : line !== undefined ? `line ${line}` : '';
+    const place = file
+      ? line !== undefined
+        ? `${file}:${line}`
+        : file
+      : line !== undefined
+        ? `line ${line}`
+        : '';
     return [place, field ? `field "${field}"` : ''].filter(Boolean).join(' ');
   }
 

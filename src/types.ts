@@ -116,7 +116,13 @@ export interface SearchRequest {
   /** Include stored text/title/metadata in hits (default true). */
   includeDocument?: boolean;
   /** Rerank the top candidates: true = offline similarity reranker; model: 'cross-encoder:<folder>' or a /rerank URL. */
-  rerank?: boolean | { model?: string; topN?: number; /** share of the reranker in the final score (0–1) */ weight?: number };
+  rerank?:
+    | boolean
+    | {
+        model?: string;
+        topN?: number;
+        /** share of the reranker in the final score (0–1) */ weight?: number;
+      };
   snippets?: boolean | { maxChars?: number; maxSentences?: number };
 }
 

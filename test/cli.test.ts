@@ -13,7 +13,9 @@ const BUILT = join(REPO_ROOT, 'dist', 'cli', 'main.js');
 
 /** Run the CLI: the compiled binary when built (as `npx quiver` runs it), else the sources. */
 function quiver(args: string[], input?: string): { code: number; stdout: string; stderr: string } {
-  const argv = existsSync(BUILT) ? [join(REPO_ROOT, 'bin', 'quiver.js'), ...args] : ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), ...args];
+  const argv = existsSync(BUILT)
+    ? [join(REPO_ROOT, 'bin', 'quiver.js'), ...args]
+    : ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), ...args];
   const r = spawnSync(process.execPath, argv, { cwd: REPO_ROOT, encoding: 'utf8', input, timeout: 240_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
@@ -35,9 +37,16 @@ describe('quiver CLI', () => {
       assert.equal(list.stdout.trim(), '');
       // The same run through `eval trec` gives the same nDCG.
       const qrels = join(t.dir, 'qrels.txt');
-      const tsv = spawnSync('awk', ['-F\t', 'NR>1{print $1" 0 "$2" "$3}', join(SCIFACT, 'qrels', 'test.tsv')], { encoding: 'utf8' }).stdout;
+      const tsv = spawnSync(
+        'awk',
+        ['-F\t', 'NR>1{print $1" 0 "$2" "$3}', join(SCIFACT, 'qrels', 'test.tsv')],
+        { encoding: 'utf8' },
+      ).stdout;
       writeFileSync(qrels, tsv);
-      const trec = JSON.parse(quiver(['eval', 'trec', qrels, runFile, '--json']).stdout) as Record<string, number>;
+      const trec = JSON.parse(quiver(['eval', 'trec', qrels, runFile, '--json']).stdout) as Record<
+        string,
+        number
+      >;
       assert.ok(Math.abs(trec['ndcg_cut_10']! - m['ndcg@10']!) < 1e-9);
       assert.equal(trec['num_q'], 300);
     } finally {
@@ -53,7 +62,10 @@ describe('quiver CLI', () => {
       // AP = (1/2 + 2/4) / 2 = 0.5; RR = 1/2; nDCG@10 = (2/log2 3 + 1/log2 5) / (2 + 1/log2 3)
       // q2: relevant d9 ranked 1st: AP = 1, RR = 1, nDCG = 1. q3: only in qrels: skipped (num_q = 2).
       writeFileSync(join(t.dir, 'qrels'), 'q1 0 d1 2\nq1 0 d3 1\nq1 0 d2 0\nq2 0 d9 1\nq3 0 d5 1\n');
-      writeFileSync(join(t.dir, 'run'), 'q1 Q0 d3 1 0.5 x\nq1 Q0 d1 2 0.9 x\nq1 Q0 d2 3 1.0 x\nq1 Q0 d4 4 0.5 x\nq2 Q0 d9 1 3 x\n');
+      writeFileSync(
+        join(t.dir, 'run'),
+        'q1 Q0 d3 1 0.5 x\nq1 Q0 d1 2 0.9 x\nq1 Q0 d2 3 1.0 x\nq1 Q0 d4 4 0.5 x\nq2 Q0 d9 1 3 x\n',
+      );
       const r = quiver(['eval', 'trec', join(t.dir, 'qrels'), join(t.dir, 'run'), '--json']);
       assert.equal(r.code, 0, r.stderr);
       const m = JSON.parse(r.stdout) as Record<string, number>;
@@ -72,15 +84,30 @@ describe('quiver CLI', () => {
   });
 
   it('embed prints the exact model input and token ids (e5 contract)', () => {
-    const r = quiver(['embed', '--model', 'intfloat/e5-small-v2', '--model-dir', TINY_BERT, '--query', '--explain', '--json', 'how much protein should a female eat']);
+    const r = quiver([
+      'embed',
+      '--model',
+      'intfloat/e5-small-v2',
+      '--model-dir',
+      TINY_BERT,
+      '--query',
+      '--explain',
+      '--json',
+      'how much protein should a female eat',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { input: string; ids: number[]; dims: number; vector: number[] };
     assert.equal(out.input, 'query: how much protein should a female eat');
     assert.deepEqual(out.ids, [101, 23032, 1024, 2129, 2172, 5250, 2323, 1037, 2931, 4521, 102]);
     assert.equal(out.vector.length, out.dims);
-    const passage = JSON.parse(quiver(['embed', '--model', 'e5-small-v2', '--model-dir', TINY_BERT, '--passage', '--explain', 'x']).stdout) as { input: string };
+    const passage = JSON.parse(
+      quiver(['embed', '--model', 'e5-small-v2', '--model-dir', TINY_BERT, '--passage', '--explain', 'x'])
+        .stdout,
+    ) as { input: string };
     assert.equal(passage.input, 'passage: x');
-    const glove = JSON.parse(quiver(['embed', '--model', 'static:glove-100', '--query', '--json', 'protein']).stdout) as { dims: number };
+    const glove = JSON.parse(
+      quiver(['embed', '--model', 'static:glove-100', '--query', '--json', 'protein']).stdout,
+    ) as { dims: number };
     assert.equal(glove.dims, 100);
   });
 
@@ -95,7 +122,10 @@ describe('quiver CLI', () => {
         JSON.stringify({ id: 'd', text: 42 }),
         JSON.stringify({ id: 'e', text: 'fifth document about bees' }),
       ];
-      const bytes = Buffer.concat([Buffer.from(`${lines.join('\n')}\n`), Buffer.from([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0xff, 0xfe, 0x7d, 0x0a])]);
+      const bytes = Buffer.concat([
+        Buffer.from(`${lines.join('\n')}\n`),
+        Buffer.from([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0xff, 0xfe, 0x7d, 0x0a]),
+      ]);
       writeFileSync(file, bytes);
       const data = join(t.dir, 'data');
       const r = quiver(['add', 'docs', file, '--data', data, '--json']);
@@ -105,8 +135,13 @@ describe('quiver CLI', () => {
       assert.match(r.stderr, /INVALID_DOCUMENT at .*docs\.jsonl:3 field "text"/);
       assert.match(r.stderr, /docs\.jsonl:4/);
       assert.match(r.stderr, /INVALID_UTF8 at .*docs\.jsonl:6/);
-      const search = JSON.parse(quiver(['search', 'docs', 'otters', '--json', '--data', data]).stdout) as { hits: { id: string }[] };
-      assert.deepEqual(search.hits.map((h) => h.id), ['a']);
+      const search = JSON.parse(quiver(['search', 'docs', 'otters', '--json', '--data', data]).stdout) as {
+        hits: { id: string }[];
+      };
+      assert.deepEqual(
+        search.hits.map((h) => h.id),
+        ['a'],
+      );
       const rej = quiver(['add', 'strict', file, '--data', data, '--on-error', 'reject']);
       assert.equal(rej.code, 1);
       assert.match(rej.stdout, /1 documents added/);

@@ -11,12 +11,42 @@ import { tempDir } from '../src/testing/paths.js';
 import type { QuiverDocument } from '../src/types.js';
 
 const DOCS: QuiverDocument[] = [
-  { id: 'otters', title: 'River otters', text: 'Otters are mammals that swim in rivers and eat fish.', metadata: { topic: 'animals', year: 2019 } },
-  { id: 'bees', title: 'Honeybees', text: 'Bees dance to tell other bees where the flowers are.', metadata: { topic: 'animals', year: 2021 } },
-  { id: 'bread', title: 'Sourdough', text: 'Sourdough bread rises with wild yeast and bacteria.', metadata: { topic: 'cooking', year: 2020 } },
-  { id: 'coffee', title: 'Espresso', text: 'Espresso forces hot water through finely ground coffee.', metadata: { topic: 'cooking', year: 2023 } },
-  { id: 'sqlite', title: 'SQLite WAL', text: 'The write-ahead log keeps the database safe after a crash.', metadata: { topic: 'software', year: 2021 } },
-  { id: 'fish', title: 'Fish farming', text: 'Fish farms raise salmon and trout in pens in rivers and the sea.', metadata: { topic: 'animals', year: 2018, tags: ['water', 'food'] } },
+  {
+    id: 'otters',
+    title: 'River otters',
+    text: 'Otters are mammals that swim in rivers and eat fish.',
+    metadata: { topic: 'animals', year: 2019 },
+  },
+  {
+    id: 'bees',
+    title: 'Honeybees',
+    text: 'Bees dance to tell other bees where the flowers are.',
+    metadata: { topic: 'animals', year: 2021 },
+  },
+  {
+    id: 'bread',
+    title: 'Sourdough',
+    text: 'Sourdough bread rises with wild yeast and bacteria.',
+    metadata: { topic: 'cooking', year: 2020 },
+  },
+  {
+    id: 'coffee',
+    title: 'Espresso',
+    text: 'Espresso forces hot water through finely ground coffee.',
+    metadata: { topic: 'cooking', year: 2023 },
+  },
+  {
+    id: 'sqlite',
+    title: 'SQLite WAL',
+    text: 'The write-ahead log keeps the database safe after a crash.',
+    metadata: { topic: 'software', year: 2021 },
+  },
+  {
+    id: 'fish',
+    title: 'Fish farming',
+    text: 'Fish farms raise salmon and trout in pens in rivers and the sea.',
+    metadata: { topic: 'animals', year: 2018, tags: ['water', 'food'] },
+  },
 ];
 
 describe('engine: lexical collections', () => {
@@ -45,13 +75,27 @@ describe('engine: lexical collections', () => {
 
   it('applies filters inside retrieval so k matches come back', async () => {
     const c = await q.getCollection('docs');
-    const res = await c.search({ query: 'fish rivers bread coffee bees', k: 2, filter: { topic: 'cooking' } });
+    const res = await c.search({
+      query: 'fish rivers bread coffee bees',
+      k: 2,
+      filter: { topic: 'cooking' },
+    });
     assert.deepEqual(res.hits.map((h) => h.id).sort(), ['bread', 'coffee']);
-    const ranged = await c.search({ query: 'fish rivers bees', k: 10, filter: { $and: [{ year: { $gte: 2019 } }, { topic: { $in: ['animals'] } }] } });
+    const ranged = await c.search({
+      query: 'fish rivers bees',
+      k: 10,
+      filter: { $and: [{ year: { $gte: 2019 } }, { topic: { $in: ['animals'] } }] },
+    });
     assert.deepEqual(ranged.hits.map((h) => h.id).sort(), ['bees', 'otters']);
     const tags = await c.search({ query: 'fish', k: 10, filter: { tags: 'water' } });
-    assert.deepEqual(tags.hits.map((h) => h.id), ['fish']);
-    await assert.rejects(c.search({ query: 'fish', filter: { year: { $between: 1 } } as never }), (e: QuiverError) => e.code === 'INVALID_FILTER' && e.location.field === 'year');
+    assert.deepEqual(
+      tags.hits.map((h) => h.id),
+      ['fish'],
+    );
+    await assert.rejects(
+      c.search({ query: 'fish', filter: { year: { $between: 1 } } as never }),
+      (e: QuiverError) => e.code === 'INVALID_FILTER' && e.location.field === 'year',
+    );
   });
 
   it('never returns deleted documents and sees replacements', async () => {
@@ -61,15 +105,24 @@ describe('engine: lexical collections', () => {
     assert.ok(!res.hits.some((h) => h.id === 'otters'));
     await c.upsert([{ id: 'bread', text: 'Now this document is about otters.' }]);
     const again = await c.search({ query: 'otters', k: 10 });
-    assert.deepEqual(again.hits.map((h) => h.id), ['bread']);
+    assert.deepEqual(
+      again.hits.map((h) => h.id),
+      ['bread'],
+    );
     assert.equal(await c.count(), 5);
   });
 
   it('gives clear errors for bad queries and survives huge ones', async () => {
     const c = await q.getCollection('docs');
-    await assert.rejects(c.search({ query: '   ' }), (e: QuiverError) => e.code === 'INVALID_QUERY' && e.location.field === 'query');
+    await assert.rejects(
+      c.search({ query: '   ' }),
+      (e: QuiverError) => e.code === 'INVALID_QUERY' && e.location.field === 'query',
+    );
     await assert.rejects(c.search({ query: 'x', k: 0 }), (e: QuiverError) => e.location.field === 'k');
-    await assert.rejects(c.search({ query: 'x', mode: 'dense' }), (e: QuiverError) => e.location.field === 'mode');
+    await assert.rejects(
+      c.search({ query: 'x', mode: 'dense' }),
+      (e: QuiverError) => e.location.field === 'mode',
+    );
     const words = Array.from({ length: 10_000 }, (_, i) => (i % 7 === 0 ? 'coffee' : `word${i}`)).join(' ');
     const res = await c.search({ query: words, k: 3 });
     assert.equal(res.hits[0]!.id, 'coffee');
@@ -84,7 +137,10 @@ describe('engine: lexical collections', () => {
     q = await Quiver.open({ data: t.dir });
     const reopened = await q.getCollection('docs');
     const afterRes = await reopened.search({ query: 'bees flowers', k: 5 });
-    assert.deepEqual(afterRes.hits.map((h) => [h.id, h.score]), before.hits.map((h) => [h.id, h.score]));
+    assert.deepEqual(
+      afterRes.hits.map((h) => [h.id, h.score]),
+      before.hits.map((h) => [h.id, h.score]),
+    );
     assert.deepEqual(await q.listCollections(), ['docs']);
     await assert.rejects(q.getCollection('nope'), (e: QuiverError) => e.code === 'COLLECTION_NOT_FOUND');
     await assert.rejects(q.createCollection('docs'), (e: QuiverError) => e.code === 'COLLECTION_EXISTS');
@@ -98,7 +154,10 @@ describe('engine: chunking and per-document results', () => {
     const q = await Quiver.open({ data: t.dir });
     try {
       const c = await q.createCollection('long', { chunking: { maxChars: 200, overlapSentences: 1 } });
-      const filler = Array.from({ length: 30 }, (_, i) => `Sentence number ${i} talks about nothing in particular.`).join(' ');
+      const filler = Array.from(
+        { length: 30 },
+        (_, i) => `Sentence number ${i} talks about nothing in particular.`,
+      ).join(' ');
       await c.upsert([
         { id: 'long', text: `${filler} The giraffe has a very long neck. ${filler}` },
         { id: 'short', text: 'A giraffe fact sheet.' },
@@ -106,10 +165,17 @@ describe('engine: chunking and per-document results', () => {
       const stats = await c.stats();
       assert.ok(stats.passages > 3, `long document split into chunks (${stats.passages} passages)`);
       const byDoc = await c.search({ query: 'giraffe neck', k: 10 });
-      assert.deepEqual(byDoc.hits.map((h) => h.id), ['long', 'short'], 'one hit per document');
+      assert.deepEqual(
+        byDoc.hits.map((h) => h.id),
+        ['long', 'short'],
+        'one hit per document',
+      );
       assert.ok(byDoc.hits[0]!.chunk! > 0, 'the matching chunk is reported');
       const byChunk = await c.search({ query: 'sentence number', k: 10, groupBy: 'chunk' });
-      assert.ok(byChunk.hits.filter((h) => h.id === 'long').length > 1, 'per-chunk results return several chunks');
+      assert.ok(
+        byChunk.hits.filter((h) => h.id === 'long').length > 1,
+        'per-chunk results return several chunks',
+      );
       const passage = await c.passage('long', byDoc.hits[0]!.chunk!);
       assert.match(passage!.text, /giraffe/);
     } finally {
@@ -161,8 +227,16 @@ describe('engine: dense and hybrid with static vectors', () => {
     const r2 = await again.search({ query: 'bees and flowers', mode: 'dense', k: 1 });
     assert.equal(r2.hits[0]!.id, 'bees');
     // dense filters are honoured too
-    const f = await again.search({ query: 'bees and flowers', mode: 'dense', k: 2, filter: { topic: 'software' } });
-    assert.deepEqual(f.hits.map((h) => h.id), ['sqlite']);
+    const f = await again.search({
+      query: 'bees and flowers',
+      mode: 'dense',
+      k: 2,
+      filter: { topic: 'software' },
+    });
+    assert.deepEqual(
+      f.hits.map((h) => h.id),
+      ['sqlite'],
+    );
   });
 });
 
@@ -173,9 +247,13 @@ describe('engine: transformer embeddings are cached in the data directory', () =
     const { TINY_BERT } = await import('../src/testing/paths.js');
     const q = await Quiver.open({ data: t.dir });
     try {
-      const c = await q.createCollection('e5', { vectors: [vectorField('intfloat/e5-small-v2', 'dense', { modelDir: TINY_BERT })] });
+      const c = await q.createCollection('e5', {
+        vectors: [vectorField('intfloat/e5-small-v2', 'dense', { modelDir: TINY_BERT })],
+      });
       await c.upsert(DOCS);
-      const emb = c.vectorFields[0]!.embedder as unknown as { cacheStats(): { hits: number; misses: number } };
+      const emb = c.vectorFields[0]!.embedder as unknown as {
+        cacheStats(): { hits: number; misses: number };
+      };
       const before = emb.cacheStats();
       assert.equal(before.misses, DOCS.length, 'first indexing computes every passage');
       await c.upsert(DOCS.map((d) => ({ ...d, metadata: { ...d.metadata, touched: true } })));

@@ -12,7 +12,11 @@ export interface StoreOptions {
 export function withStoreOptions(cmd: Command): Command {
   return cmd
     .option('--data <dir>', 'data directory of the embedded store', process.env.QUIVER_DATA ?? '.quiver')
-    .option('--store <url>', 'postgres://… to use a Postgres backend instead of the data directory', process.env.QUIVER_STORE);
+    .option(
+      '--store <url>',
+      'postgres://… to use a Postgres backend instead of the data directory',
+      process.env.QUIVER_STORE,
+    );
 }
 
 export async function withQuiver<T>(opts: StoreOptions, fn: (q: Quiver) => Promise<T>): Promise<T> {
@@ -35,7 +39,9 @@ export function parseIntOption(name: string) {
   return (raw: string): number => {
     const n = Number(raw);
     if (!Number.isInteger(n)) {
-      throw new QuiverError('INVALID_ARGUMENT', `${name} must be an integer (got "${raw}")`, { location: { field: name } });
+      throw new QuiverError('INVALID_ARGUMENT', `${name} must be an integer (got "${raw}")`, {
+        location: { field: name },
+      });
     }
     return n;
   };
@@ -45,7 +51,9 @@ export function parseFloatOption(name: string) {
   return (raw: string): number => {
     const n = Number(raw);
     if (!Number.isFinite(n)) {
-      throw new QuiverError('INVALID_ARGUMENT', `${name} must be a number (got "${raw}")`, { location: { field: name } });
+      throw new QuiverError('INVALID_ARGUMENT', `${name} must be a number (got "${raw}")`, {
+        location: { field: name },
+      });
     }
     return n;
   };
@@ -55,7 +63,8 @@ export function parseFloatOption(name: string) {
 export function table(rows: (string | number)[][]): string {
   const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? formatNumber(c) : c)));
   const widths = cells[0]!.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (r: string[]) =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const out = [line(cells[0]!), widths.map((w) => '─'.repeat(w)).join('  '), ...cells.slice(1).map(line)];
   return out.join('\n');
 }

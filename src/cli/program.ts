@@ -14,7 +14,9 @@ export function buildProgram(): Command {
   const program = new Command();
   program
     .name('quiver')
-    .description('Search engine built around universal (E5-family) embeddings: BM25, dense, hybrid, evaluation.')
+    .description(
+      'Search engine built around universal (E5-family) embeddings: BM25, dense, hybrid, evaluation.',
+    )
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
@@ -40,8 +42,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`quiver: ${e.toLine()}\n`);
       return 1;
     }
-    process.stderr.write(`quiver: error INTERNAL: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.stderr.write(
+      `quiver: error INTERNAL: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
     return 1;
   }
 }
-

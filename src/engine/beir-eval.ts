@@ -143,7 +143,9 @@ export async function runBeirEval(opts: BeirEvalOptions): Promise<BeirEvalResult
         k: depth,
         includeDocument: false,
         ...(opts.fusion ? { fusion: opts.fusion } : {}),
-        ...(opts.rerank ? { rerank: { topN: depth, ...(typeof opts.rerank === 'string' ? { model: opts.rerank } : {}) } } : {}),
+        ...(opts.rerank
+          ? { rerank: { topN: depth, ...(typeof opts.rerank === 'string' ? { model: opts.rerank } : {}) } }
+          : {}),
       });
       const row: Record<string, number> = {};
       for (const h of res.hits) row[h.id] = h.score;

@@ -79,7 +79,10 @@ export class DocTable {
       allows: (pk: number) => allowedDocs.has(docKeyOf(pk)),
       selectivity,
     };
-    if (selectivity <= SELECTIVE_FRACTION || allowedPassages <= Math.min(SELECTIVE_MAX_PASSAGES, total / 10)) {
+    if (
+      selectivity <= SELECTIVE_FRACTION ||
+      allowedPassages <= Math.min(SELECTIVE_MAX_PASSAGES, total / 10)
+    ) {
       const keys: number[] = [];
       for (const dk of allowedDocs) keys.push(...this.passageKeys(dk));
       bound.allowedKeys = keys;

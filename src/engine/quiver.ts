@@ -41,9 +41,13 @@ export async function openBackend(opts: OpenOptions): Promise<StorageBackend> {
     return openPostgresBackend(opts.store);
   }
   if (opts.store && opts.store !== 'sqlite') {
-    throw new QuiverError('INVALID_ARGUMENT', `unknown store "${opts.store}" (use a postgres:// URL, or omit it)`, {
-      location: { field: 'store' },
-    });
+    throw new QuiverError(
+      'INVALID_ARGUMENT',
+      `unknown store "${opts.store}" (use a postgres:// URL, or omit it)`,
+      {
+        location: { field: 'store' },
+      },
+    );
   }
   const dir = resolve(opts.data ?? DEFAULT_DATA_DIR);
   await mkdir(dir, { recursive: true });
@@ -90,7 +94,13 @@ export class Quiver {
     for (const f of resolved.vectors) await this.embedderFor(f);
     for (const f of resolved.sparse ?? []) if (f.model !== USER_SPARSE_MODEL) await this.sparseEncoderFor(f);
     const store = await this.backend.createCollection(name, resolved);
-    const opening = Collection.open(name, store, this.backend, (f) => this.embedderFor(f), (f) => this.sparseEncoderFor(f));
+    const opening = Collection.open(
+      name,
+      store,
+      this.backend,
+      (f) => this.embedderFor(f),
+      (f) => this.sparseEncoderFor(f),
+    );
     this.open.set(name, opening);
     try {
       return await opening;
@@ -103,11 +113,15 @@ export class Quiver {
   getCollection(name: string): Promise<Collection> {
     let c = this.open.get(name);
     if (!c) {
-      c = this.backend
-        .openCollection(name)
-        .then((store) =>
-          Collection.open(name, store, this.backend, (f) => this.embedderFor(f), (f) => this.sparseEncoderFor(f)),
-        );
+      c = this.backend.openCollection(name).then((store) =>
+        Collection.open(
+          name,
+          store,
+          this.backend,
+          (f) => this.embedderFor(f),
+          (f) => this.sparseEncoderFor(f),
+        ),
+      );
       this.open.set(name, c);
       c.catch(() => this.open.delete(name));
     }
@@ -132,7 +146,9 @@ export class Quiver {
       // re-indexing and re-evaluating never recompute; corpus-fitted static vectors are cheap
       // and change with every fit, so they are not cached.
       e = createEmbedder(model, opts).then((emb) =>
-        isFittable(emb) || model.startsWith('static:') ? emb : withCache(emb, join(this.dataDir, 'embed-cache.sqlite')),
+        isFittable(emb) || model.startsWith('static:')
+          ? emb
+          : withCache(emb, join(this.dataDir, 'embed-cache.sqlite')),
       );
       this.embedders.set(id, e);
       e.catch(() => this.embedders.delete(id));

@@ -85,7 +85,12 @@ export class VectorField {
         { location: { field: `vectors.${config.name}` } },
       );
     }
-    const state: VectorFieldState = stored ?? { fingerprint: embedder.fingerprint, model: embedder.modelId, dims, seq: 0 };
+    const state: VectorFieldState = stored ?? {
+      fingerprint: embedder.fingerprint,
+      model: embedder.modelId,
+      dims,
+      seq: 0,
+    };
     const metric = config.metric ?? 'cos';
     const dir = backend.indexDir(collection);
     let index: VectorIndex;
@@ -131,7 +136,9 @@ export class VectorField {
   async addPassages(passages: Passage[], imageOf?: (p: Passage) => string | undefined): Promise<void> {
     if (this.config.source === 'image') {
       if (!this.embedder.embedImages) {
-        throw new QuiverError('INVALID_CONFIG', `${this.embedder.modelId} cannot embed images`, { location: { field: `vectors.${this.name}.model` } });
+        throw new QuiverError('INVALID_CONFIG', `${this.embedder.modelId} cannot embed images`, {
+          location: { field: `vectors.${this.name}.model` },
+        });
       }
       passages = passages.filter((p) => p.chunk === 0 && imageOf?.(p) !== undefined);
     }
@@ -149,9 +156,13 @@ export class VectorField {
           );
     for (const v of vectors) {
       if (v.length !== this.dims) {
-        throw new QuiverError('DIMENSION_MISMATCH', `embedder returned ${v.length} dims, field has ${this.dims}`, {
-          location: { field: `vectors.${this.name}` },
-        });
+        throw new QuiverError(
+          'DIMENSION_MISMATCH',
+          `embedder returned ${v.length} dims, field has ${this.dims}`,
+          {
+            location: { field: `vectors.${this.name}` },
+          },
+        );
       }
     }
     const keys = passages.map((p) => p.key);

@@ -25,7 +25,9 @@ describe('balanced semantic IDs', () => {
   it('assigns IDs to new documents without retraining, and beam search finds documents by prefix', () => {
     const fit = fitSemanticIds(vecs, { levels: 2, codes: 16, balanced: false, seed: 3 });
     const again = assignIds(fit.quantizer, vecs.slice(0, 50));
-    again.forEach((c, i) => assert.deepEqual(Array.from(c), Array.from(fit.codes[i]!), 'plain k-means codes are nearest codewords'));
+    again.forEach((c, i) =>
+      assert.deepEqual(Array.from(c), Array.from(fit.codes[i]!), 'plain k-means codes are nearest codewords'),
+    );
     const all = beamSearch(fit.quantizer, fit.codes, vecs[0]!, 16 * 16);
     assert.equal(all.length, vecs.length, 'a beam as wide as the tree reaches every document');
     const narrow = beamSearch(fit.quantizer, fit.codes, vecs[0]!, 8);
@@ -35,6 +37,9 @@ describe('balanced semantic IDs', () => {
   it('reports perfect utilisation for uniform codes and collisions for duplicates', () => {
     const codes = [0, 1, 2, 3].map((c) => Uint16Array.from([c, 0]));
     assert.ok(Math.abs(utilisation(codes, 1, 4)[0]! - 1) < 1e-12);
-    assert.equal(collisionRate([Uint16Array.from([1, 2]), Uint16Array.from([1, 2]), Uint16Array.from([3, 4])]), 2 / 3);
+    assert.equal(
+      collisionRate([Uint16Array.from([1, 2]), Uint16Array.from([1, 2]), Uint16Array.from([3, 4])]),
+      2 / 3,
+    );
   });
 });

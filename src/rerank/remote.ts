@@ -26,7 +26,10 @@ export class RemoteReranker implements Reranker {
     try {
       res = await fetch(this.opts.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          ...(this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {}),
+        },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
       });
@@ -34,20 +37,31 @@ export class RemoteReranker implements Reranker {
       throw new QuiverError('REMOTE_ERROR', `${this.opts.url}: ${(e as Error).message}`, { cause: e });
     }
     const text = await res.text();
-    if (!res.ok) throw new QuiverError('REMOTE_ERROR', `${this.opts.url} answered ${res.status}: ${text.slice(0, 200)}`);
+    if (!res.ok)
+      throw new QuiverError('REMOTE_ERROR', `${this.opts.url} answered ${res.status}: ${text.slice(0, 200)}`);
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
       throw new QuiverError('REMOTE_ERROR', `${this.opts.url} returned invalid JSON`);
     }
-    const items = (Array.isArray(json) ? json : (json as { results?: unknown[] }).results) as { index: number; score?: number; relevance_score?: number }[] | undefined;
-    if (!Array.isArray(items)) throw new QuiverError('REMOTE_ERROR', `${this.opts.url}: no results in the response`);
+    const items = (Array.isArray(json) ? json : (json as { results?: unknown[] }).results) as
+      { index: number; score?: number; relevance_score?: number }[] | undefined;
+    if (!Array.isArray(items))
+      throw new QuiverError('REMOTE_ERROR', `${this.opts.url}: no results in the response`);
     const scores = candidates.map(() => -Infinity);
     for (const it of items) {
       const s = it.relevance_score ?? it.score;
-      if (typeof it.index !== 'number' || typeof s !== 'number' || it.index < 0 || it.index >= scores.length) {
-        throw new QuiverError('REMOTE_ERROR', `${this.opts.url}: malformed result ${JSON.stringify(it).slice(0, 100)}`);
+      if (
+        typeof it.index !== 'number' ||
+        typeof s !== 'number' ||
+        it.index < 0 ||
+        it.index >= scores.length
+      ) {
+        throw new QuiverError(
+          'REMOTE_ERROR',
+          `${this.opts.url}: malformed result ${JSON.stringify(it).slice(0, 100)}`,
+        );
       }
       scores[it.index] = s;
     }

@@ -36,7 +36,9 @@ function conformance(label: string, make: () => Promise<Reranker>) {
 }
 
 conformance('similarity', async () => new SimilarityReranker(createAnalyzer({ language: 'en' }), () => 1));
-conformance('cross-encoder (random-weight fixture)', () => CrossEncoderReranker.load(TINY_CROSS_ENCODER, { batchSize: 2 }));
+conformance('cross-encoder (random-weight fixture)', () =>
+  CrossEncoderReranker.load(TINY_CROSS_ENCODER, { batchSize: 2 }),
+);
 
 describe('rerankers', () => {
   it('similarity prefers passages where the query terms occur together', async () => {
@@ -56,7 +58,10 @@ describe('rerankers', () => {
     const single = await Promise.all(CANDIDATES.map(async (c) => (await ce.rerank('otters', [c]))[0]!));
     batched.forEach((x, i) => assert.ok(Math.abs(x - single[i]!) < 1e-5));
     await ce.close();
-    await assert.rejects(CrossEncoderReranker.load('/nonexistent'), (e: QuiverError) => e.code === 'FILE_NOT_FOUND');
+    await assert.rejects(
+      CrossEncoderReranker.load('/nonexistent'),
+      (e: QuiverError) => e.code === 'FILE_NOT_FOUND',
+    );
   });
 
   it('remote reranker speaks Cohere/Jina and TEI shapes against a loopback server', async () => {
@@ -72,15 +77,30 @@ describe('rerankers', () => {
           return res.end('boom');
         }
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify(b.documents ? { results: scored.map((x) => ({ index: x.index, relevance_score: x.s })) } : scored.map((x) => ({ index: x.index, score: x.s }))));
+        res.end(
+          JSON.stringify(
+            b.documents
+              ? { results: scored.map((x) => ({ index: x.index, relevance_score: x.s })) }
+              : scored.map((x) => ({ index: x.index, score: x.s })),
+          ),
+        );
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      assert.deepEqual(await new RemoteReranker({ url: `${base}/v1/rerank` }).rerank('otters', CANDIDATES), [0, 1, 1]);
-      assert.deepEqual(await new RemoteReranker({ url: `${base}/rerank` }).rerank('otters', CANDIDATES), [0, 1, 1]);
-      await assert.rejects(new RemoteReranker({ url: `${base}/fail` }).rerank('x', CANDIDATES), (e: QuiverError) => e.code === 'REMOTE_ERROR' && /500/.test(e.message));
+      assert.deepEqual(
+        await new RemoteReranker({ url: `${base}/v1/rerank` }).rerank('otters', CANDIDATES),
+        [0, 1, 1],
+      );
+      assert.deepEqual(
+        await new RemoteReranker({ url: `${base}/rerank` }).rerank('otters', CANDIDATES),
+        [0, 1, 1],
+      );
+      await assert.rejects(
+        new RemoteReranker({ url: `${base}/fail` }).rerank('x', CANDIDATES),
+        (e: QuiverError) => e.code === 'REMOTE_ERROR' && /500/.test(e.message),
+      );
     } finally {
       server.close();
     }
@@ -97,9 +117,16 @@ describe('rerankers', () => {
       assert.equal(reranked.hits.length, plain.hits.length);
       assert.ok(reranked.hits.every((h) => typeof h.explain?.rerank === 'number'));
       assert.deepEqual(new Set(reranked.hits.map((h) => h.id)), new Set(plain.hits.map((h) => h.id)));
-      const ce = await c.search({ query: 'otters', k: 2, rerank: { model: `cross-encoder:${TINY_CROSS_ENCODER}` } });
+      const ce = await c.search({
+        query: 'otters',
+        k: 2,
+        rerank: { model: `cross-encoder:${TINY_CROSS_ENCODER}` },
+      });
       assert.equal(ce.hits.length, 2);
-      await assert.rejects(c.search({ query: 'otters', rerank: { model: 'nope' } }), (e: QuiverError) => e.location.field === 'rerank.model');
+      await assert.rejects(
+        c.search({ query: 'otters', rerank: { model: 'nope' } }),
+        (e: QuiverError) => e.location.field === 'rerank.model',
+      );
     } finally {
       await q.close();
       t.cleanup();

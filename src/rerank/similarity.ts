@@ -47,10 +47,14 @@ export class SimilarityReranker implements Reranker {
     }
     let cosine: number[] = candidates.map(() => 0);
     if (this.embedder) {
-      const [qv, ...dv] = await this.embedder.embed([query, ...candidates.map((c) => c.text)], { role: 'symmetric' });
+      const [qv, ...dv] = await this.embedder.embed([query, ...candidates.map((c) => c.text)], {
+        role: 'symmetric',
+      });
       cosine = dv.map((v) => v.reduce((s, x, i) => s + x * qv![i]!, 0));
     }
     const [w, cov, cos] = [minmax(window), minmax(coverage), minmax(cosine)];
-    return candidates.map((_, i) => this.weights.window * w[i]! + this.weights.coverage * cov[i]! + this.weights.cosine * cos[i]!);
+    return candidates.map(
+      (_, i) => this.weights.window * w[i]! + this.weights.coverage * cov[i]! + this.weights.cosine * cos[i]!,
+    );
   }
 }

@@ -3,7 +3,10 @@ import { describe, it } from 'node:test';
 import { QuiverError } from '../errors.js';
 import { compileFilter, parseFilterArg } from './filter.js';
 
-const doc = { id: 'x1', metadata: { year: 2020, lang: 'en', tags: ['a', 'b'], date: '2021-05-01', src: { kind: 'web' } } };
+const doc = {
+  id: 'x1',
+  metadata: { year: 2020, lang: 'en', tags: ['a', 'b'], date: '2021-05-01', src: { kind: 'web' } },
+};
 
 describe('filters', () => {
   it('evaluates equality, $in, ranges (numbers and dates), arrays, nested paths, and/or/not', () => {
@@ -23,16 +26,31 @@ describe('filters', () => {
   });
 
   it('names the field of a bad filter', () => {
-    assert.throws(() => compileFilter({ year: { $between: 1 } }), (e: QuiverError) => e.code === 'INVALID_FILTER' && e.location.field === 'year');
-    assert.throws(() => compileFilter({ $or: [] }), (e: QuiverError) => e.location.field === '$or');
-    assert.throws(() => compileFilter({ lang: { $in: 'en' } }), (e: QuiverError) => e.location.field === 'lang');
-    assert.throws(() => compileFilter('year=2020'), (e: QuiverError) => e.code === 'INVALID_FILTER');
+    assert.throws(
+      () => compileFilter({ year: { $between: 1 } }),
+      (e: QuiverError) => e.code === 'INVALID_FILTER' && e.location.field === 'year',
+    );
+    assert.throws(
+      () => compileFilter({ $or: [] }),
+      (e: QuiverError) => e.location.field === '$or',
+    );
+    assert.throws(
+      () => compileFilter({ lang: { $in: 'en' } }),
+      (e: QuiverError) => e.location.field === 'lang',
+    );
+    assert.throws(
+      () => compileFilter('year=2020'),
+      (e: QuiverError) => e.code === 'INVALID_FILTER',
+    );
   });
 
   it('parses CLI filters: JSON or field=value', () => {
     assert.deepEqual(parseFilterArg('year=2020'), { year: 2020 });
     assert.deepEqual(parseFilterArg('topic=software'), { topic: 'software' });
     assert.deepEqual(parseFilterArg('{"a": {"$gte": 1}}'), { a: { $gte: 1 } });
-    assert.throws(() => parseFilterArg('{bad'), (e: QuiverError) => e.code === 'INVALID_FILTER');
+    assert.throws(
+      () => parseFilterArg('{bad'),
+      (e: QuiverError) => e.code === 'INVALID_FILTER',
+    );
   });
 });

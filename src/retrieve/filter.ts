@@ -102,7 +102,9 @@ function compileCondition(field: string, cond: unknown): Predicate {
       case '$eq':
       case '$ne': {
         if (!isPrimitive(arg)) bad(`${op} takes a string, number, boolean or null`, field);
-        preds.push(op === '$eq' ? (d) => equals(readField(d, field), arg) : (d) => !equals(readField(d, field), arg));
+        preds.push(
+          op === '$eq' ? (d) => equals(readField(d, field), arg) : (d) => !equals(readField(d, field), arg),
+        );
         break;
       }
       case '$in':
@@ -119,7 +121,8 @@ function compileCondition(field: string, cond: unknown): Predicate {
         break;
       }
       default: {
-        if (typeof arg !== 'number' && typeof arg !== 'string') bad(`${op} takes a number or a date string`, field);
+        if (typeof arg !== 'number' && typeof arg !== 'string')
+          bad(`${op} takes a number or a date string`, field);
         preds.push((d) => compare(readField(d, field), op, arg));
       }
     }

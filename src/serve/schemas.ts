@@ -121,7 +121,10 @@ export const createCollectionBody = {
             required: ['name', 'model'],
             properties: {
               name: { type: 'string' },
-              model: { type: 'string', description: '"user" (vectors come with documents and queries) or a sparse encoder' },
+              model: {
+                type: 'string',
+                description: '"user" (vectors come with documents and queries) or a sparse encoder',
+              },
               modelDir: { type: 'string' },
               url: { type: 'string' },
               source: { enum: ['text', 'title', 'body'] },

@@ -61,11 +61,20 @@ function canonical(v: unknown): string {
 
 function docDigestParts(d: StoredDocument): string[] {
   // Sparse vectors only add parts when present, so digests of collections without them are unchanged.
-  return [d.id, d.title ?? '\u0001', d.text, d.metadata ? canonical(d.metadata) : '\u0001', ...(d.sparse ? ['sparse', canonical(d.sparse)] : [])];
+  return [
+    d.id,
+    d.title ?? '\u0001',
+    d.text,
+    d.metadata ? canonical(d.metadata) : '\u0001',
+    ...(d.sparse ? ['sparse', canonical(d.sparse)] : []),
+  ];
 }
 
 /** Digest of a whole collection: documents, and vectors keyed by (doc id, chunk) so keys may differ. */
-export async function collectionDigest(store: CollectionStore, fields: string[]): Promise<{ checksum: string; documents: number; vectors: Record<string, number> }> {
+export async function collectionDigest(
+  store: CollectionStore,
+  fields: string[],
+): Promise<{ checksum: string; documents: number; vectors: Record<string, number> }> {
   const docs = new SetDigest();
   const idOfKey = new Map<number, string>();
   let n = 0;
@@ -79,7 +88,13 @@ export async function collectionDigest(store: CollectionStore, fields: string[])
     let count = 0;
     for await (const v of store.scanVectors(f)) {
       const docKey = Math.floor(v.key / MAX_CHUNKS_PER_DOC);
-      docs.add('vec', f, idOfKey.get(docKey) ?? `?${docKey}`, String(v.key % MAX_CHUNKS_PER_DOC), vectorToBytes(v.vector));
+      docs.add(
+        'vec',
+        f,
+        idOfKey.get(docKey) ?? `?${docKey}`,
+        String(v.key % MAX_CHUNKS_PER_DOC),
+        vectorToBytes(v.vector),
+      );
       count++;
     }
     vectors[f] = count;
@@ -105,7 +120,9 @@ export async function migrateCollection(
       const cp = (await dst.getMeta(CHECKPOINT)) as { done?: boolean } | undefined;
       if (!opts.resume || !cp) {
         await dst.close();
-        throw new QuiverError('COLLECTION_EXISTS', `the target already has a collection "${name}"`, { location: { field: 'to' } });
+        throw new QuiverError('COLLECTION_EXISTS', `the target already has a collection "${name}"`, {
+          location: { field: 'to' },
+        });
       }
       resumed = true;
     } else {
@@ -116,14 +133,25 @@ export async function migrateCollection(
       const cp = (await dst.getMeta(CHECKPOINT)) as { lastId: string | null; done: boolean };
       // In-database indexes of the target (Postgres), filled batch by batch with the documents.
       const lexical: LexicalIndex | undefined = to.createLexicalIndex
-        ? await to.createLexicalIndex(name, { analyzer: createAnalyzer(config.analyzer), k1: config.bm25.k1, b: config.bm25.b })
+        ? await to.createLexicalIndex(name, {
+            analyzer: createAnalyzer(config.analyzer),
+            k1: config.bm25.k1,
+            b: config.bm25.b,
+          })
         : undefined;
       const vectorIndexes = new Map<string, VectorIndex>();
-      const vectorIndex = async (f: CollectionConfig['vectors'][number], dims: number): Promise<VectorIndex | undefined> => {
+      const vectorIndex = async (
+        f: CollectionConfig['vectors'][number],
+        dims: number,
+      ): Promise<VectorIndex | undefined> => {
         if (!to.createVectorIndex) return undefined;
         let idx = vectorIndexes.get(f.name);
         if (!idx) {
-          idx = await to.createVectorIndex(name, f.name, { dims, metric: f.metric ?? 'cos', ...(f.quantization ? { quantization: f.quantization } : {}) });
+          idx = await to.createVectorIndex(name, f.name, {
+            dims,
+            metric: f.metric ?? 'cos',
+            ...(f.quantization ? { quantization: f.quantization } : {}),
+          });
           vectorIndexes.set(f.name, idx);
         }
         return idx;
@@ -136,10 +164,22 @@ export async function migrateCollection(
           const page = await src.list({ ...(cursor ? { cursor } : {}), limit: batchSize });
           const docs = page.docs.filter((d) => cp.lastId === null || d.id > cp.lastId);
           if (docs.length) {
-            const res = await dst.upsert(docs.map(({ id, title, text, metadata, sparse }) => ({ id, text, ...(title !== undefined ? { title } : {}), ...(metadata ? { metadata } : {}), ...(sparse ? { sparse } : {}) })));
+            const res = await dst.upsert(
+              docs.map(({ id, title, text, metadata, sparse }) => ({
+                id,
+                text,
+                ...(title !== undefined ? { title } : {}),
+                ...(metadata ? { metadata } : {}),
+                ...(sparse ? { sparse } : {}),
+              })),
+            );
             if (lexical) {
               // The passages the engine would index (Collection.passagesOf), under the target's keys.
-              await lexical.add(docs.flatMap((d, i) => chunkDocument({ ...d, key: res.keys[i]!, seq: res.seq }, config.chunking)));
+              await lexical.add(
+                docs.flatMap((d, i) =>
+                  chunkDocument({ ...d, key: res.keys[i]!, seq: res.seq }, config.chunking),
+                ),
+              );
             }
             // Vectors are keyed by passage key = docKey * 65536 + chunk: re-key onto the target's doc keys.
             for (const f of config.vectors.map((v) => v.name)) {
@@ -152,7 +192,10 @@ export async function migrateCollection(
               }
               if (items.length) {
                 await dst.putVectors(f, items);
-                const idx = await vectorIndex(config.vectors.find((v) => v.name === f)!, items[0]!.vector.length);
+                const idx = await vectorIndex(
+                  config.vectors.find((v) => v.name === f)!,
+                  items[0]!.vector.length,
+                );
                 await idx?.add(
                   items.map((x) => x.key),
                   items.map((x) => x.vector),
@@ -174,7 +217,10 @@ export async function migrateCollection(
       const b = await collectionDigest(dst, fields);
       const verified = a.checksum === b.checksum && a.documents === b.documents;
       if (!verified) {
-        throw new QuiverError('STORE_ERROR', `migration of "${name}" did not verify: ${a.documents} vs ${b.documents} documents, checksums ${a.checksum.slice(0, 12)} vs ${b.checksum.slice(0, 12)}`);
+        throw new QuiverError(
+          'STORE_ERROR',
+          `migration of "${name}" did not verify: ${a.documents} vs ${b.documents} documents, checksums ${a.checksum.slice(0, 12)} vs ${b.checksum.slice(0, 12)}`,
+        );
       }
       return { documents: b.documents, vectors: b.vectors, checksum: b.checksum, verified, resumed };
     } finally {
@@ -204,10 +250,17 @@ async function copyFieldState(src: CollectionStore, dst: CollectionStore, fields
 }
 
 /** Vectors of one document (all its chunks), found by scanning keys from its first passage key. */
-async function* scanDocVectors(store: CollectionStore, field: string, lo: number): AsyncIterable<{ key: number; vector: Float32Array }> {
+async function* scanDocVectors(
+  store: CollectionStore,
+  field: string,
+  lo: number,
+): AsyncIterable<{ key: number; vector: Float32Array }> {
   // Chunks are numbered from 0 without gaps, so a block that is not full is the last one.
   for (let chunk = 0; chunk < MAX_CHUNKS_PER_DOC; chunk += 64) {
-    const got = await store.getVectors(field, Array.from({ length: 64 }, (_, i) => lo + chunk + i));
+    const got = await store.getVectors(
+      field,
+      Array.from({ length: 64 }, (_, i) => lo + chunk + i),
+    );
     for (const v of got) yield v;
     if (got.length < 64) return;
   }

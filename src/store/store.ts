@@ -88,7 +88,10 @@ export interface StorageBackend {
    * Backends that search inside the database (Postgres) provide their own indexes; when these are
    * absent the engine uses the embedded ones (in-memory BM25, usearch HNSW) kept in indexDir().
    */
-  createLexicalIndex?(collection: string, opts: { analyzer: Analyzer; k1: number; b: number }): Promise<LexicalIndex>;
+  createLexicalIndex?(
+    collection: string,
+    opts: { analyzer: Analyzer; k1: number; b: number },
+  ): Promise<LexicalIndex>;
   createVectorIndex?(
     collection: string,
     field: string,

@@ -15,37 +15,63 @@ export function registerEmbedCommands(program: Command): void {
     .option('--passage', 'embed as a passage/document (E5: "passage: " prefix)')
     .option('--symmetric', 'embed for a symmetric task such as STS (E5: "query: " on both sides)')
     .option('--task <instruction>', 'task instruction for instruct models')
-    .option('--dimensions <n>', 'Matryoshka truncation to the first n dimensions', parseIntOption('--dimensions'))
+    .option(
+      '--dimensions <n>',
+      'Matryoshka truncation to the first n dimensions',
+      parseIntOption('--dimensions'),
+    )
     .option('--explain', 'include the exact model input and token ids')
     .option('--json', 'print JSON (default)')
     .description('embed one text with a model’s exact conventions and print the vector')
-    .action(async (words: string[], o: { model: string; modelDir?: string; query?: boolean; passage?: boolean; symmetric?: boolean; task?: string; dimensions?: number; explain?: boolean }) => {
-      const roles = [o.query && 'query', o.passage && 'document', o.symmetric && 'symmetric'].filter(Boolean) as EmbedRole[];
-      if (roles.length > 1) {
-        throw new QuiverError('INVALID_ARGUMENT', 'give only one of --query, --passage, --symmetric', { location: { field: 'role' } });
-      }
-      const role: EmbedRole = roles[0] ?? 'query';
-      const text = words.join(' ');
-      const embedder = await createEmbedder(o.model, o.modelDir ? { modelDir: o.modelDir } : {});
-      try {
-        const opts = { role, ...(o.task ? { task: o.task } : {}), ...(o.dimensions ? { dimensions: o.dimensions } : {}) };
-        const [vector] = await embedder.embed([text], opts);
-        const out: Record<string, unknown> = { model: embedder.modelId, role };
-        if (o.explain) {
-          const ex = await embedder.explain(text, opts);
-          out['input'] = ex.input;
-          if (ex.ids) out['ids'] = ex.ids;
-          if (ex.truncated !== undefined) out['truncated'] = ex.truncated;
-        } else {
-          out['input'] = embedder.formatInputs([text], opts)[0];
+    .action(
+      async (
+        words: string[],
+        o: {
+          model: string;
+          modelDir?: string;
+          query?: boolean;
+          passage?: boolean;
+          symmetric?: boolean;
+          task?: string;
+          dimensions?: number;
+          explain?: boolean;
+        },
+      ) => {
+        const roles = [o.query && 'query', o.passage && 'document', o.symmetric && 'symmetric'].filter(
+          Boolean,
+        ) as EmbedRole[];
+        if (roles.length > 1) {
+          throw new QuiverError('INVALID_ARGUMENT', 'give only one of --query, --passage, --symmetric', {
+            location: { field: 'role' },
+          });
         }
-        out['dims'] = vector!.length;
-        out['vector'] = Array.from(vector!);
-        printJson(out);
-      } finally {
-        await embedder.close();
-      }
-    });
+        const role: EmbedRole = roles[0] ?? 'query';
+        const text = words.join(' ');
+        const embedder = await createEmbedder(o.model, o.modelDir ? { modelDir: o.modelDir } : {});
+        try {
+          const opts = {
+            role,
+            ...(o.task ? { task: o.task } : {}),
+            ...(o.dimensions ? { dimensions: o.dimensions } : {}),
+          };
+          const [vector] = await embedder.embed([text], opts);
+          const out: Record<string, unknown> = { model: embedder.modelId, role };
+          if (o.explain) {
+            const ex = await embedder.explain(text, opts);
+            out['input'] = ex.input;
+            if (ex.ids) out['ids'] = ex.ids;
+            if (ex.truncated !== undefined) out['truncated'] = ex.truncated;
+          } else {
+            out['input'] = embedder.formatInputs([text], opts)[0];
+          }
+          out['dims'] = vector!.length;
+          out['vector'] = Array.from(vector!);
+          printJson(out);
+        } finally {
+          await embedder.close();
+        }
+      },
+    );
 
   program
     .command('models')
@@ -57,9 +83,18 @@ export function registerEmbedCommands(program: Command): void {
         printJson(models);
         return;
       }
-      const rows: (string | number)[][] = [['model', 'provider', 'dims', 'max tokens', 'pooling', 'query prefix / instruction']];
+      const rows: (string | number)[][] = [
+        ['model', 'provider', 'dims', 'max tokens', 'pooling', 'query prefix / instruction'],
+      ];
       for (const m of models) {
-        rows.push([m.name, m.provider, m.dims, m.maxTokens, m.pooling, JSON.stringify(m.instructionTemplate ?? m.prefixes?.query ?? '')]);
+        rows.push([
+          m.name,
+          m.provider,
+          m.dims,
+          m.maxTokens,
+          m.pooling,
+          JSON.stringify(m.instructionTemplate ?? m.prefixes?.query ?? ''),
+        ]);
       }
       process.stdout.write(`${table(rows)}\n`);
     });

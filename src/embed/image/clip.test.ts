@@ -14,7 +14,9 @@ import { getModelSpec } from '../registry.js';
 import { CLIP_MEAN, CLIP_STD, ClipEmbedder, preprocessImage } from './clip-embedder.js';
 
 const solid = (w: number, h: number, rgb: [number, number, number]) =>
-  sharp({ create: { width: w, height: h, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toBuffer();
+  sharp({ create: { width: w, height: h, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } })
+    .png()
+    .toBuffer();
 
 const load = () => ClipEmbedder.load(getModelSpec('openai/clip-vit-base-patch32'), TINY_CLIP);
 
@@ -30,13 +32,16 @@ describe('CLIP images', () => {
     const plane = 224 * 224;
     const expect = [255, 128, 0].map((v, c) => (v / 255 - CLIP_MEAN[c]!) / CLIP_STD[c]!);
     for (const c of [0, 1, 2]) {
-      for (const p of [0, 1000, plane - 1]) assert.ok(Math.abs(px[c * plane + p]! - expect[c]!) < 1e-5, `channel ${c}`);
+      for (const p of [0, 1000, plane - 1])
+        assert.ok(Math.abs(px[c * plane + p]! - expect[c]!) < 1e-5, `channel ${c}`);
     }
   });
 
   it('resizes the shorter side and center-crops', async () => {
     // 600×300: green | red (middle 300 px) | blue → cover-resize to 448×224, crop the middle 224.
-    const img = await sharp({ create: { width: 600, height: 300, channels: 3, background: { r: 255, g: 0, b: 0 } } })
+    const img = await sharp({
+      create: { width: 600, height: 300, channels: 3, background: { r: 255, g: 0, b: 0 } },
+    })
       .composite([
         { input: await solid(150, 300, [0, 255, 0]), left: 0, top: 0 },
         { input: await solid(150, 300, [0, 0, 255]), left: 450, top: 0 },
@@ -45,7 +50,8 @@ describe('CLIP images', () => {
       .toBuffer();
     const px = await preprocessImage(img);
     const redExpected = (1 - CLIP_MEAN[0]) / CLIP_STD[0];
-    for (const x of [2, 112, 221]) assert.ok(Math.abs(px[112 * 224 + x]! - redExpected) < 0.05, `column ${x} is red`);
+    for (const x of [2, 112, 221])
+      assert.ok(Math.abs(px[112 * 224 + x]! - redExpected) < 0.05, `column ${x} is red`);
   });
 
   it('embeds images from paths, URLs and bytes into the text space; batch and single agree', async () => {
@@ -60,11 +66,23 @@ describe('CLIP images', () => {
       const [a, b, c] = await e.embedImages([red, url, await solid(64, 64, [0, 0, 255])]);
       assert.equal(a!.length, e.dims);
       assert.ok(Math.abs(Math.hypot(...a!) - 1) < 1e-5);
-      assert.ok(b!.every((x, i) => Math.abs(x - c![i]!) < 1e-6), 'URL and bytes of the same image agree');
+      assert.ok(
+        b!.every((x, i) => Math.abs(x - c![i]!) < 1e-6),
+        'URL and bytes of the same image agree',
+      );
       const [single] = await e.embedImages([red]);
-      assert.ok(single!.every((x, i) => Math.abs(x - a![i]!) < 1e-5), 'batched equals single');
-      await assert.rejects(e.embedImages([join(t.dir, 'missing.png')]), (err: QuiverError) => err.code === 'FILE_NOT_FOUND');
-      await assert.rejects(e.embedImages([Buffer.from('not an image')]), (err: QuiverError) => err.code === 'INVALID_ARGUMENT');
+      assert.ok(
+        single!.every((x, i) => Math.abs(x - a![i]!) < 1e-5),
+        'batched equals single',
+      );
+      await assert.rejects(
+        e.embedImages([join(t.dir, 'missing.png')]),
+        (err: QuiverError) => err.code === 'FILE_NOT_FOUND',
+      );
+      await assert.rejects(
+        e.embedImages([Buffer.from('not an image')]),
+        (err: QuiverError) => err.code === 'INVALID_ARGUMENT',
+      );
     } finally {
       server.close();
       await e.close();
@@ -82,11 +100,19 @@ describe('CLIP images', () => {
       writeFileSync(join(dir, 'notes.txt'), 'a text file without an image');
       const q = await Quiver.open({ data: join(t.dir, 'data') });
       try {
-        const c = await q.createCollection('pics', { vectors: [vectorField('openai/clip-vit-base-patch32', 'image', { source: 'image', modelDir: TINY_CLIP })] });
+        const c = await q.createCollection('pics', {
+          vectors: [
+            vectorField('openai/clip-vit-base-patch32', 'image', { source: 'image', modelDir: TINY_CLIP }),
+          ],
+        });
         const { openSource, ingestInto } = await import('../../ingest/index.js');
         await ingestInto({ upsert: (docs) => c.upsert(docs) }, openSource({ path: dir }));
         assert.equal(await c.count(), 3);
-        assert.equal((await c.stats()).vectorFields[0]!.vectors, 2, 'only documents with an image get an image vector');
+        assert.equal(
+          (await c.stats()).vectorFields[0]!.vectors,
+          2,
+          'only documents with an image get an image vector',
+        );
         const res = await c.search({ query: 'a red square', mode: 'dense', k: 5 });
         assert.deepEqual(res.hits.map((h) => h.id).sort(), ['blue-sky.png', 'red-square.png']);
         assert.ok(res.hits.every((h) => typeof h.metadata?.['image'] === 'string'));

@@ -215,7 +215,8 @@ async function search() {
   try {
     const body = { query, mode: state.mode, k: 20, explain: true, snippets: { maxChars: 320 } };
     const userSparse = (state.stats?.sparseFields ?? []).some((f) => f.model === 'user');
-    if (userSparse && (state.mode === 'sparse' || state.mode === 'hybrid')) body.sparseQuery = sparseQueryOf(query);
+    if (userSparse && (state.mode === 'sparse' || state.mode === 'hybrid'))
+      body.sparseQuery = sparseQueryOf(query);
     const filter = filterObject();
     if (filter) body.filter = filter;
     if (state.rerank) body.rerank = true;
@@ -283,7 +284,9 @@ function render(res) {
     for (const [name, r] of Object.entries(h.explain?.retrievers ?? {})) {
       if (!r.terms) continue;
       rows.push(
-        `<tr><th>${name === 'lexical' ? 'terms' : `${escapeHtml(name)} terms`}</th><td colspan="3">${Object.entries(r.terms)
+        `<tr><th>${name === 'lexical' ? 'terms' : `${escapeHtml(name)} terms`}</th><td colspan="3">${Object.entries(
+          r.terms,
+        )
           .sort((a, b) => b[1] - a[1])
           .slice(0, 30)
           .map(([t, s]) => `${escapeHtml(t)} ${s.toFixed(2)}`)

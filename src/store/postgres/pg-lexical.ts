@@ -27,9 +27,19 @@ export class PgLexicalIndex implements LexicalIndex {
     private readonly opts: { analyzer: Analyzer; k1: number; b: number },
   ) {}
 
-  static async open(pool: pg.Pool, collection: string, opts: { analyzer: Analyzer; k1: number; b: number }): Promise<PgLexicalIndex> {
+  static async open(
+    pool: pg.Pool,
+    collection: string,
+    opts: { analyzer: Analyzer; k1: number; b: number },
+  ): Promise<PgLexicalIndex> {
     const idx = new PgLexicalIndex(pool, collection, opts);
-    idx.count = Number((await query<{ n: string }>(pool, 'SELECT count(*) AS n FROM quiver_doclen WHERE collection = $1', [collection])).rows[0]!.n);
+    idx.count = Number(
+      (
+        await query<{ n: string }>(pool, 'SELECT count(*) AS n FROM quiver_doclen WHERE collection = $1', [
+          collection,
+        ])
+      ).rows[0]!.n,
+    );
     return idx;
   }
 
@@ -115,7 +125,10 @@ export class PgLexicalIndex implements LexicalIndex {
        WHERE quiver_df.collection = $1 AND quiver_df.term = o.term`,
       [this.collection, keys],
     );
-    await c.query('DELETE FROM quiver_postings WHERE collection = $1 AND key = ANY($2::bigint[])', [this.collection, keys]);
+    await c.query('DELETE FROM quiver_postings WHERE collection = $1 AND key = ANY($2::bigint[])', [
+      this.collection,
+      keys,
+    ]);
     const gone = await c.query<{ n: string; total: string | null }>(
       'WITH d AS (DELETE FROM quiver_doclen WHERE collection = $1 AND key = ANY($2::bigint[]) RETURNING len) SELECT count(*) AS n, sum(len) AS total FROM d',
       [this.collection, keys],
@@ -128,7 +141,10 @@ export class PgLexicalIndex implements LexicalIndex {
     await withTransaction(this.pool, async (c) => {
       const old = await this.dropKeys(c, keys);
       if (old.n > 0) {
-        await c.query('UPDATE quiver_lexstats SET n = n - $2, total_len = total_len - $3 WHERE collection = $1', [this.collection, old.n, old.totalLen]);
+        await c.query(
+          'UPDATE quiver_lexstats SET n = n - $2, total_len = total_len - $3 WHERE collection = $1',
+          [this.collection, old.n, old.totalLen],
+        );
       }
       this.count -= old.n;
     });
@@ -145,7 +161,12 @@ export class PgLexicalIndex implements LexicalIndex {
     const qCounts = p.add([...qtf.values()]);
     const k1 = p.add(this.opts.k1);
     const b = p.add(this.opts.b);
-    const { join, filter } = filterClause(opts.filter, 'po', p, (alias) => `${alias}.collection = po.collection AND ${alias}.key = po.doc_key`);
+    const { join, filter } = filterClause(
+      opts.filter,
+      'po',
+      p,
+      (alias) => `${alias}.collection = po.collection AND ${alias}.key = po.doc_key`,
+    );
     const limit = p.add(k);
     // One pass over the postings of the query's terms; df, n and avgdl are maintained by add/remove.
     const sql = `
@@ -164,7 +185,15 @@ export class PgLexicalIndex implements LexicalIndex {
         WHERE po.collection = ${coll} ${filter})
       SELECT key, sum(s) AS score${opts.explain ? ', jsonb_object_agg(term, s) AS terms' : ''}
       FROM contrib GROUP BY key ORDER BY score DESC, key LIMIT ${limit}`;
-    const r = await query<{ key: string; score: number; terms?: Record<string, number> }>(this.pool, sql, p.values);
-    return r.rows.map((row) => ({ key: Number(row.key), score: Number(row.score), ...(row.terms ? { terms: row.terms } : {}) }));
+    const r = await query<{ key: string; score: number; terms?: Record<string, number> }>(
+      this.pool,
+      sql,
+      p.values,
+    );
+    return r.rows.map((row) => ({
+      key: Number(row.key),
+      score: Number(row.score),
+      ...(row.terms ? { terms: row.terms } : {}),
+    }));
   }
 }

@@ -15,7 +15,14 @@ import type { LexicalIndex } from '../../index/lexical/lexical-index.js';
 import type { VectorIndex, VectorMetric } from '../../index/vector/vector-index.js';
 import type { CollectionConfig, JsonValue, Metadata, QuiverDocument, StoredDocument } from '../../types.js';
 import { MAX_CHUNKS_PER_DOC } from '../../types.js';
-import type { Change, CollectionStore, ListPage, StorageBackend, StoredVector, UpsertResult } from '../store.js';
+import type {
+  Change,
+  CollectionStore,
+  ListPage,
+  StorageBackend,
+  StoredVector,
+  UpsertResult,
+} from '../store.js';
 import { COLLECTION_NAME } from '../store.js';
 import { bytesToVector, validateBatch, vectorToBytes } from '../validate.js';
 import { PgLexicalIndex } from './pg-lexical.js';
@@ -137,7 +144,11 @@ function guard(client: pg.PoolClient): void {
 }
 
 /** Run fn in a transaction, retrying serialization failures and lost connections with backoff. */
-export async function withTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>, retries = 5): Promise<T> {
+export async function withTransaction<T>(
+  pool: pg.Pool,
+  fn: (c: pg.PoolClient) => Promise<T>,
+  retries = 5,
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     let client: pg.PoolClient | undefined;
     try {
@@ -150,7 +161,9 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) =
       return out;
     } catch (e) {
       const code = (e as { code?: string }).code ?? '';
-      const connLost = /Connection terminated|ECONNREFUSED|ECONNRESET|socket|not queryable/i.test((e as Error).message);
+      const connLost = /Connection terminated|ECONNREFUSED|ECONNRESET|socket|not queryable/i.test(
+        (e as Error).message,
+      );
       if (client) {
         await client.query('ROLLBACK').catch(() => undefined);
         client.release(connLost ? true : undefined);
@@ -166,13 +179,20 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) =
 }
 
 /** A single query with the same retry policy (reads). */
-export async function query<R extends pg.QueryResultRow>(pool: pg.Pool, text: string, values: unknown[] = [], retries = 5): Promise<pg.QueryResult<R>> {
+export async function query<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  text: string,
+  values: unknown[] = [],
+  retries = 5,
+): Promise<pg.QueryResult<R>> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await pool.query<R>(text, values);
     } catch (e) {
       const code = (e as { code?: string }).code ?? '';
-      const connLost = /Connection terminated|ECONNREFUSED|ECONNRESET|socket|not queryable/i.test((e as Error).message);
+      const connLost = /Connection terminated|ECONNREFUSED|ECONNRESET|socket|not queryable/i.test(
+        (e as Error).message,
+      );
       if ((RETRYABLE.has(code) || connLost) && attempt < retries) {
         await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt) * (0.5 + Math.random())));
         continue;
@@ -207,13 +227,23 @@ export class PostgresCollectionStore implements CollectionStore {
   ) {}
 
   async getConfig(): Promise<CollectionConfig> {
-    const r = await query<{ config: CollectionConfig }>(this.pool, 'SELECT config FROM quiver_collections WHERE name = $1', [this.name]);
-    if (!r.rows[0]) throw new QuiverError('COLLECTION_NOT_FOUND', `no collection "${this.name}"`, { location: { field: 'name' } });
+    const r = await query<{ config: CollectionConfig }>(
+      this.pool,
+      'SELECT config FROM quiver_collections WHERE name = $1',
+      [this.name],
+    );
+    if (!r.rows[0])
+      throw new QuiverError('COLLECTION_NOT_FOUND', `no collection "${this.name}"`, {
+        location: { field: 'name' },
+      });
     return r.rows[0].config;
   }
 
   async setConfig(config: CollectionConfig): Promise<void> {
-    await query(this.pool, 'UPDATE quiver_collections SET config = $2 WHERE name = $1', [this.name, JSON.stringify(config)]);
+    await query(this.pool, 'UPDATE quiver_collections SET config = $2 WHERE name = $1', [
+      this.name,
+      JSON.stringify(config),
+    ]);
   }
 
   async upsert(input: QuiverDocument[]): Promise<UpsertResult> {
@@ -224,18 +254,30 @@ export class PostgresCollectionStore implements CollectionStore {
     const docs = [...last.values()];
     return withTransaction(this.pool, async (c) => {
       // Bumping the collection's seq row also serialises concurrent writers of one collection.
-      const seqRow = await c.query<{ seq: string }>('UPDATE quiver_collections SET seq = seq + 1 WHERE name = $1 RETURNING seq', [this.name]);
+      const seqRow = await c.query<{ seq: string }>(
+        'UPDATE quiver_collections SET seq = seq + 1 WHERE name = $1 RETURNING seq',
+        [this.name],
+      );
       if (!seqRow.rows[0]) throw new QuiverError('COLLECTION_NOT_FOUND', `no collection "${this.name}"`);
       const seq = Number(seqRow.rows[0].seq);
       const ids = docs.map((d) => d.id);
-      const existing = await c.query<{ id: string; key: string }>('SELECT id, key FROM quiver_docs WHERE collection = $1 AND id = ANY($2)', [this.name, ids]);
-      const tombs = await c.query<{ id: string; key: string }>('DELETE FROM quiver_tombstones WHERE collection = $1 AND id = ANY($2) RETURNING id, key', [this.name, ids]);
+      const existing = await c.query<{ id: string; key: string }>(
+        'SELECT id, key FROM quiver_docs WHERE collection = $1 AND id = ANY($2)',
+        [this.name, ids],
+      );
+      const tombs = await c.query<{ id: string; key: string }>(
+        'DELETE FROM quiver_tombstones WHERE collection = $1 AND id = ANY($2) RETURNING id, key',
+        [this.name, ids],
+      );
       const keyOf = new Map<string, number>();
       for (const r of tombs.rows) keyOf.set(r.id, Number(r.key));
       for (const r of existing.rows) keyOf.set(r.id, Number(r.key));
       const fresh = docs.filter((d) => !keyOf.has(d.id));
       if (fresh.length) {
-        const r = await c.query<{ next_key: string }>('UPDATE quiver_collections SET next_key = next_key + $2 WHERE name = $1 RETURNING next_key', [this.name, fresh.length]);
+        const r = await c.query<{ next_key: string }>(
+          'UPDATE quiver_collections SET next_key = next_key + $2 WHERE name = $1 RETURNING next_key',
+          [this.name, fresh.length],
+        );
         let k = Number(r.rows[0]!.next_key) - fresh.length;
         for (const d of fresh) keyOf.set(d.id, k++);
       }
@@ -264,9 +306,19 @@ export class PostgresCollectionStore implements CollectionStore {
 
   async delete(ids: string[]): Promise<{ deleted: number; keys: number[]; seq: number }> {
     return withTransaction(this.pool, async (c) => {
-      const found = await c.query<{ id: string; key: string }>('SELECT id, key FROM quiver_docs WHERE collection = $1 AND id = ANY($2)', [this.name, ids]);
+      const found = await c.query<{ id: string; key: string }>(
+        'SELECT id, key FROM quiver_docs WHERE collection = $1 AND id = ANY($2)',
+        [this.name, ids],
+      );
       if (found.rows.length === 0) return { deleted: 0, keys: [], seq: await this.headSeqWith(c) };
-      const seq = Number((await c.query<{ seq: string }>('UPDATE quiver_collections SET seq = seq + 1 WHERE name = $1 RETURNING seq', [this.name])).rows[0]!.seq);
+      const seq = Number(
+        (
+          await c.query<{ seq: string }>(
+            'UPDATE quiver_collections SET seq = seq + 1 WHERE name = $1 RETURNING seq',
+            [this.name],
+          )
+        ).rows[0]!.seq,
+      );
       const keys = found.rows.map((r) => Number(r.key));
       await c.query('DELETE FROM quiver_docs WHERE collection = $1 AND key = ANY($2)', [this.name, keys]);
       await c.query(
@@ -275,30 +327,51 @@ export class PostgresCollectionStore implements CollectionStore {
         [this.name, seq, found.rows.map((r) => r.id), keys],
       );
       for (const k of keys) {
-        await c.query('DELETE FROM quiver_vectors WHERE collection = $1 AND key >= $2 AND key < $3', [this.name, k * MAX_CHUNKS_PER_DOC, (k + 1) * MAX_CHUNKS_PER_DOC]);
+        await c.query('DELETE FROM quiver_vectors WHERE collection = $1 AND key >= $2 AND key < $3', [
+          this.name,
+          k * MAX_CHUNKS_PER_DOC,
+          (k + 1) * MAX_CHUNKS_PER_DOC,
+        ]);
       }
       return { deleted: keys.length, keys, seq };
     });
   }
 
   private async headSeqWith(c: pg.PoolClient): Promise<number> {
-    return Number((await c.query<{ seq: string }>('SELECT seq FROM quiver_collections WHERE name = $1', [this.name])).rows[0]?.seq ?? 0);
+    return Number(
+      (await c.query<{ seq: string }>('SELECT seq FROM quiver_collections WHERE name = $1', [this.name]))
+        .rows[0]?.seq ?? 0,
+    );
   }
 
   async get(ids: string[]): Promise<StoredDocument[]> {
-    const r = await query<DocRow>(this.pool, 'SELECT key, id, title, text, metadata, sparse, seq FROM quiver_docs WHERE collection = $1 AND id = ANY($2)', [this.name, ids]);
+    const r = await query<DocRow>(
+      this.pool,
+      'SELECT key, id, title, text, metadata, sparse, seq FROM quiver_docs WHERE collection = $1 AND id = ANY($2)',
+      [this.name, ids],
+    );
     const by = new Map(r.rows.map((row) => [row.id, rowToDoc(row)]));
     return ids.map((id) => by.get(id)).filter((d): d is StoredDocument => d !== undefined);
   }
 
   async getByKeys(keys: number[]): Promise<StoredDocument[]> {
-    const r = await query<DocRow>(this.pool, 'SELECT key, id, title, text, metadata, sparse, seq FROM quiver_docs WHERE collection = $1 AND key = ANY($2::bigint[])', [this.name, keys]);
+    const r = await query<DocRow>(
+      this.pool,
+      'SELECT key, id, title, text, metadata, sparse, seq FROM quiver_docs WHERE collection = $1 AND key = ANY($2::bigint[])',
+      [this.name, keys],
+    );
     const by = new Map(r.rows.map((row) => [Number(row.key), rowToDoc(row)]));
     return keys.map((k) => by.get(k)).filter((d): d is StoredDocument => d !== undefined);
   }
 
   async count(): Promise<number> {
-    return Number((await query<{ n: string }>(this.pool, 'SELECT count(*) AS n FROM quiver_docs WHERE collection = $1', [this.name])).rows[0]!.n);
+    return Number(
+      (
+        await query<{ n: string }>(this.pool, 'SELECT count(*) AS n FROM quiver_docs WHERE collection = $1', [
+          this.name,
+        ])
+      ).rows[0]!.n,
+    );
   }
 
   async list(opts: { cursor?: string; limit: number }): Promise<ListPage> {
@@ -311,13 +384,19 @@ export class PostgresCollectionStore implements CollectionStore {
     );
     const page = r.rows.slice(0, limit).map(rowToDoc);
     const last = page[page.length - 1];
-    return r.rows.length > limit && last ? { docs: page, next: Buffer.from(last.id).toString('base64url') } : { docs: page };
+    return r.rows.length > limit && last
+      ? { docs: page, next: Buffer.from(last.id).toString('base64url') }
+      : { docs: page };
   }
 
   async *scan(opts: { batchSize?: number } = {}): AsyncIterable<StoredDocument> {
     let after = -1;
     for (;;) {
-      const r = await query<DocRow>(this.pool, 'SELECT key, id, title, text, metadata, sparse, seq FROM quiver_docs WHERE collection = $1 AND key > $2 ORDER BY key LIMIT $3', [this.name, after, opts.batchSize ?? 1000]);
+      const r = await query<DocRow>(
+        this.pool,
+        'SELECT key, id, title, text, metadata, sparse, seq FROM quiver_docs WHERE collection = $1 AND key > $2 ORDER BY key LIMIT $3',
+        [this.name, after, opts.batchSize ?? 1000],
+      );
       if (r.rows.length === 0) return;
       for (const row of r.rows) yield rowToDoc(row);
       after = Number(r.rows[r.rows.length - 1]!.key);
@@ -325,7 +404,13 @@ export class PostgresCollectionStore implements CollectionStore {
   }
 
   async headSeq(): Promise<number> {
-    return Number((await query<{ seq: string }>(this.pool, 'SELECT seq FROM quiver_collections WHERE name = $1', [this.name])).rows[0]?.seq ?? 0);
+    return Number(
+      (
+        await query<{ seq: string }>(this.pool, 'SELECT seq FROM quiver_collections WHERE name = $1', [
+          this.name,
+        ])
+      ).rows[0]?.seq ?? 0,
+    );
   }
 
   async *changesSince(since: number): AsyncIterable<Change> {
@@ -363,7 +448,11 @@ export class PostgresCollectionStore implements CollectionStore {
   }
 
   async getVectors(field: string, keys: number[]): Promise<StoredVector[]> {
-    const r = await query<{ key: string; vec: Buffer }>(this.pool, 'SELECT key, vec FROM quiver_vectors WHERE collection = $1 AND field = $2 AND key = ANY($3::bigint[])', [this.name, field, keys]);
+    const r = await query<{ key: string; vec: Buffer }>(
+      this.pool,
+      'SELECT key, vec FROM quiver_vectors WHERE collection = $1 AND field = $2 AND key = ANY($3::bigint[])',
+      [this.name, field, keys],
+    );
     const by = new Map(r.rows.map((row) => [Number(row.key), bytesToVector(row.vec)]));
     return keys.filter((k) => by.has(k)).map((k) => ({ key: k, vector: by.get(k)! }));
   }
@@ -371,7 +460,11 @@ export class PostgresCollectionStore implements CollectionStore {
   async *scanVectors(field: string): AsyncIterable<StoredVector> {
     let after = -1;
     for (;;) {
-      const r = await query<{ key: string; vec: Buffer }>(this.pool, 'SELECT key, vec FROM quiver_vectors WHERE collection = $1 AND field = $2 AND key > $3 ORDER BY key LIMIT 2000', [this.name, field, after]);
+      const r = await query<{ key: string; vec: Buffer }>(
+        this.pool,
+        'SELECT key, vec FROM quiver_vectors WHERE collection = $1 AND field = $2 AND key > $3 ORDER BY key LIMIT 2000',
+        [this.name, field, after],
+      );
       if (r.rows.length === 0) return;
       for (const row of r.rows) yield { key: Number(row.key), vector: bytesToVector(row.vec) };
       after = Number(r.rows[r.rows.length - 1]!.key);
@@ -379,20 +472,40 @@ export class PostgresCollectionStore implements CollectionStore {
   }
 
   async deleteVectors(field: string, keys: number[]): Promise<void> {
-    await query(this.pool, 'DELETE FROM quiver_vectors WHERE collection = $1 AND field = $2 AND key = ANY($3::bigint[])', [this.name, field, keys]);
+    await query(
+      this.pool,
+      'DELETE FROM quiver_vectors WHERE collection = $1 AND field = $2 AND key = ANY($3::bigint[])',
+      [this.name, field, keys],
+    );
   }
 
   async countVectors(field: string): Promise<number> {
-    return Number((await query<{ n: string }>(this.pool, 'SELECT count(*) AS n FROM quiver_vectors WHERE collection = $1 AND field = $2', [this.name, field])).rows[0]!.n);
+    return Number(
+      (
+        await query<{ n: string }>(
+          this.pool,
+          'SELECT count(*) AS n FROM quiver_vectors WHERE collection = $1 AND field = $2',
+          [this.name, field],
+        )
+      ).rows[0]!.n,
+    );
   }
 
   async getMeta(key: string): Promise<JsonValue | undefined> {
-    const r = await query<{ v: JsonValue }>(this.pool, 'SELECT v FROM quiver_meta WHERE collection = $1 AND k = $2', [this.name, key]);
+    const r = await query<{ v: JsonValue }>(
+      this.pool,
+      'SELECT v FROM quiver_meta WHERE collection = $1 AND k = $2',
+      [this.name, key],
+    );
     return r.rows[0]?.v;
   }
 
   async setMeta(key: string, value: JsonValue): Promise<void> {
-    await query(this.pool, 'INSERT INTO quiver_meta (collection, k, v) VALUES ($1, $2, $3::json) ON CONFLICT (collection, k) DO UPDATE SET v = excluded.v', [this.name, key, JSON.stringify(value)]);
+    await query(
+      this.pool,
+      'INSERT INTO quiver_meta (collection, k, v) VALUES ($1, $2, $3::json) ON CONFLICT (collection, k) DO UPDATE SET v = excluded.v',
+      [this.name, key, JSON.stringify(value)],
+    );
   }
 
   async close(): Promise<void> {
@@ -413,36 +526,60 @@ export class PostgresBackend implements StorageBackend {
   }
 
   async migrate(): Promise<void> {
-    await query(this.pool, 'CREATE TABLE IF NOT EXISTS quiver_schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
-    const done = new Set((await query<{ version: number }>(this.pool, 'SELECT version FROM quiver_schema_migrations')).rows.map((r) => r.version));
+    await query(
+      this.pool,
+      'CREATE TABLE IF NOT EXISTS quiver_schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+    const done = new Set(
+      (await query<{ version: number }>(this.pool, 'SELECT version FROM quiver_schema_migrations')).rows.map(
+        (r) => r.version,
+      ),
+    );
     for (const m of MIGRATIONS) {
       if (done.has(m.version)) continue;
       await withTransaction(this.pool, async (c) => {
         await c.query(m.sql);
-        await c.query('INSERT INTO quiver_schema_migrations (version) VALUES ($1) ON CONFLICT DO NOTHING', [m.version]);
+        await c.query('INSERT INTO quiver_schema_migrations (version) VALUES ($1) ON CONFLICT DO NOTHING', [
+          m.version,
+        ]);
       });
     }
   }
 
   private check(name: string): void {
-    if (!COLLECTION_NAME.test(name)) throw new QuiverError('INVALID_ARGUMENT', `invalid collection name "${name}"`, { location: { field: 'name' } });
+    if (!COLLECTION_NAME.test(name))
+      throw new QuiverError('INVALID_ARGUMENT', `invalid collection name "${name}"`, {
+        location: { field: 'name' },
+      });
   }
 
   async listCollections(): Promise<string[]> {
-    return (await query<{ name: string }>(this.pool, 'SELECT name FROM quiver_collections ORDER BY name')).rows.map((r) => r.name);
+    return (
+      await query<{ name: string }>(this.pool, 'SELECT name FROM quiver_collections ORDER BY name')
+    ).rows.map((r) => r.name);
   }
 
   async createCollection(name: string, config: CollectionConfig): Promise<CollectionStore> {
     this.check(name);
-    const r = await query(this.pool, 'INSERT INTO quiver_collections (name, config) VALUES ($1, $2) ON CONFLICT DO NOTHING', [name, JSON.stringify(config)]);
-    if (r.rowCount === 0) throw new QuiverError('COLLECTION_EXISTS', `collection "${name}" already exists`, { location: { field: 'name' } });
+    const r = await query(
+      this.pool,
+      'INSERT INTO quiver_collections (name, config) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+      [name, JSON.stringify(config)],
+    );
+    if (r.rowCount === 0)
+      throw new QuiverError('COLLECTION_EXISTS', `collection "${name}" already exists`, {
+        location: { field: 'name' },
+      });
     return new PostgresCollectionStore(name, this.pool);
   }
 
   async openCollection(name: string): Promise<CollectionStore> {
     this.check(name);
     const r = await query(this.pool, 'SELECT 1 FROM quiver_collections WHERE name = $1', [name]);
-    if (r.rowCount === 0) throw new QuiverError('COLLECTION_NOT_FOUND', `no collection "${name}" in ${redact(this.url)}`, { location: { field: 'name' } });
+    if (r.rowCount === 0)
+      throw new QuiverError('COLLECTION_NOT_FOUND', `no collection "${name}" in ${redact(this.url)}`, {
+        location: { field: 'name' },
+      });
     return new PostgresCollectionStore(name, this.pool);
   }
 
@@ -450,20 +587,42 @@ export class PostgresBackend implements StorageBackend {
     this.check(name);
     await withTransaction(this.pool, async (c) => {
       const r = await c.query('DELETE FROM quiver_collections WHERE name = $1', [name]);
-      if (r.rowCount === 0) throw new QuiverError('COLLECTION_NOT_FOUND', `no collection "${name}"`, { location: { field: 'name' } });
-      for (const t of ['quiver_docs', 'quiver_tombstones', 'quiver_vectors', 'quiver_meta', 'quiver_postings', 'quiver_doclen', 'quiver_df', 'quiver_lexstats']) {
+      if (r.rowCount === 0)
+        throw new QuiverError('COLLECTION_NOT_FOUND', `no collection "${name}"`, {
+          location: { field: 'name' },
+        });
+      for (const t of [
+        'quiver_docs',
+        'quiver_tombstones',
+        'quiver_vectors',
+        'quiver_meta',
+        'quiver_postings',
+        'quiver_doclen',
+        'quiver_df',
+        'quiver_lexstats',
+      ]) {
         await c.query(`DELETE FROM ${t} WHERE collection = $1`, [name]);
       }
-      const tables = await c.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE tablename LIKE $1", [`${vectorTablePrefix(name)}%`]);
+      const tables = await c.query<{ tablename: string }>(
+        'SELECT tablename FROM pg_tables WHERE tablename LIKE $1',
+        [`${vectorTablePrefix(name)}%`],
+      );
       for (const t of tables.rows) await c.query(`DROP TABLE IF EXISTS ${quoteIdent(t.tablename)}`);
     });
   }
 
-  async createLexicalIndex(collection: string, opts: { analyzer: Analyzer; k1: number; b: number }): Promise<LexicalIndex> {
+  async createLexicalIndex(
+    collection: string,
+    opts: { analyzer: Analyzer; k1: number; b: number },
+  ): Promise<LexicalIndex> {
     return PgLexicalIndex.open(this.pool, collection, opts);
   }
 
-  async createVectorIndex(collection: string, field: string, opts: { dims: number; metric: VectorMetric; quantization?: string }): Promise<VectorIndex> {
+  async createVectorIndex(
+    collection: string,
+    field: string,
+    opts: { dims: number; metric: VectorMetric; quantization?: string },
+  ): Promise<VectorIndex> {
     return PgVectorIndex.open(this.pool, collection, field, opts);
   }
 
@@ -487,7 +646,8 @@ function redact(url: string): string {
 }
 
 export async function openPostgresBackend(url: string, opts: PostgresOptions = {}): Promise<PostgresBackend> {
-  const size = opts.poolSize ?? Number(new URL(url).searchParams.get('pool') ?? process.env.QUIVER_PG_POOL ?? 10);
+  const size =
+    opts.poolSize ?? Number(new URL(url).searchParams.get('pool') ?? process.env.QUIVER_PG_POOL ?? 10);
   const clean = new URL(url);
   clean.searchParams.delete('pool');
   const pool = new pg.Pool({
@@ -501,7 +661,11 @@ export async function openPostgresBackend(url: string, opts: PostgresOptions = {
   try {
     await query(pool, 'CREATE EXTENSION IF NOT EXISTS vector');
   } catch (e) {
-    throw new QuiverError('STORE_ERROR', `the pgvector extension is not available in ${redact(url)}: ${(e as Error).message}`, { cause: e });
+    throw new QuiverError(
+      'STORE_ERROR',
+      `the pgvector extension is not available in ${redact(url)}: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
   await backend.migrate();
   return backend;

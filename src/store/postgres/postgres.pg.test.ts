@@ -22,10 +22,30 @@ runStoreConformance('postgres (pglite-socket)', async () => {
 });
 
 const DOCS = [
-  { id: 'otters', title: 'River otters', text: 'Otters are mammals that swim in rivers and eat fish.', metadata: { topic: 'animals', year: 2019 } },
-  { id: 'bees', title: 'Honeybees', text: 'Bees dance to tell other bees where the flowers are.', metadata: { topic: 'animals', year: 2021 } },
-  { id: 'coffee', title: 'Espresso', text: 'Espresso forces hot water through finely ground coffee.', metadata: { topic: 'cooking', year: 2023 } },
-  { id: 'wal', title: 'SQLite WAL', text: "The write-ahead log keeps the database safe after a crash; O'Reilly explains.", metadata: { topic: "x'); DROP TABLE quiver_docs; --", year: 2021 } },
+  {
+    id: 'otters',
+    title: 'River otters',
+    text: 'Otters are mammals that swim in rivers and eat fish.',
+    metadata: { topic: 'animals', year: 2019 },
+  },
+  {
+    id: 'bees',
+    title: 'Honeybees',
+    text: 'Bees dance to tell other bees where the flowers are.',
+    metadata: { topic: 'animals', year: 2021 },
+  },
+  {
+    id: 'coffee',
+    title: 'Espresso',
+    text: 'Espresso forces hot water through finely ground coffee.',
+    metadata: { topic: 'cooking', year: 2023 },
+  },
+  {
+    id: 'wal',
+    title: 'SQLite WAL',
+    text: "The write-ahead log keeps the database safe after a crash; O'Reilly explains.",
+    metadata: { topic: "x'); DROP TABLE quiver_docs; --", year: 2021 },
+  },
 ];
 
 describe('postgres backend under the engine', () => {
@@ -52,22 +72,56 @@ describe('postgres backend under the engine', () => {
       for (const query of ['fish in rivers', 'bees flowers', 'database crash safety']) {
         const a = await cp.search({ query, mode: 'lexical', k: 3 });
         const b = await cl.search({ query, mode: 'lexical', k: 3 });
-        assert.deepEqual(a.hits.map((h) => h.id), b.hits.map((h) => h.id), `lexical "${query}" agrees across backends`);
+        assert.deepEqual(
+          a.hits.map((h) => h.id),
+          b.hits.map((h) => h.id),
+          `lexical "${query}" agrees across backends`,
+        );
         a.hits.forEach((h, i) => assert.ok(Math.abs(h.score - b.hits[i]!.score) < 1e-4, 'same BM25 scores'));
         const da = await cp.search({ query, mode: 'dense', k: 3 });
         const db = await cl.search({ query, mode: 'dense', k: 3 });
-        assert.deepEqual(da.hits.map((h) => h.id), db.hits.map((h) => h.id), `dense "${query}" agrees`);
+        assert.deepEqual(
+          da.hits.map((h) => h.id),
+          db.hits.map((h) => h.id),
+          `dense "${query}" agrees`,
+        );
       }
       const hybrid = await cp.search({ query: 'fish', mode: 'hybrid', k: 2, explain: true });
       assert.equal(hybrid.hits[0]!.id, 'otters');
-      const filtered = await cp.search({ query: 'bees fish coffee', k: 10, filter: { topic: 'animals', year: { $gte: 2020 } } });
-      assert.deepEqual(filtered.hits.map((h) => h.id), ['bees']);
-      const denseFiltered = await cp.search({ query: 'bees fish coffee', mode: 'dense', k: 10, filter: { topic: { $in: ['cooking'] } } });
-      assert.deepEqual(denseFiltered.hits.map((h) => h.id), ['coffee']);
+      const filtered = await cp.search({
+        query: 'bees fish coffee',
+        k: 10,
+        filter: { topic: 'animals', year: { $gte: 2020 } },
+      });
+      assert.deepEqual(
+        filtered.hits.map((h) => h.id),
+        ['bees'],
+      );
+      const denseFiltered = await cp.search({
+        query: 'bees fish coffee',
+        mode: 'dense',
+        k: 10,
+        filter: { topic: { $in: ['cooking'] } },
+      });
+      assert.deepEqual(
+        denseFiltered.hits.map((h) => h.id),
+        ['coffee'],
+      );
       // An injection attempt is just a value: it matches the one document that has it, nothing breaks.
-      const evil = await cp.search({ query: 'database', k: 10, filter: { topic: "x'); DROP TABLE quiver_docs; --" } });
-      assert.deepEqual(evil.hits.map((h) => h.id), ['wal']);
-      const evilField = await cp.search({ query: 'database', k: 10, filter: { "topic'; DROP TABLE quiver_docs; --": 'x' } });
+      const evil = await cp.search({
+        query: 'database',
+        k: 10,
+        filter: { topic: "x'); DROP TABLE quiver_docs; --" },
+      });
+      assert.deepEqual(
+        evil.hits.map((h) => h.id),
+        ['wal'],
+      );
+      const evilField = await cp.search({
+        query: 'database',
+        k: 10,
+        filter: { "topic'; DROP TABLE quiver_docs; --": 'x' },
+      });
       assert.deepEqual(evilField.hits, []);
       assert.equal(await cp.count(), 4, 'the table is still there');
       await cp.delete(['otters']);
@@ -85,7 +139,10 @@ describe('postgres backend under the engine', () => {
       const acked: string[] = [];
       for (let batch = 0; batch < 12; batch++) {
         if (batch === 5) void server.restart(400);
-        const docs = Array.from({ length: 20 }, (_, i) => ({ id: `r${batch}-${i}`, text: `restart test document ${batch} ${i}` }));
+        const docs = Array.from({ length: 20 }, (_, i) => ({
+          id: `r${batch}-${i}`,
+          text: `restart test document ${batch} ${i}`,
+        }));
         await c.upsert(docs); // retried across the restart by the backend
         acked.push(...docs.map((d) => d.id));
       }
@@ -101,10 +158,16 @@ describe('postgres backend under the engine', () => {
     const back = tempDir();
     try {
       const q = await Quiver.open({ data: src.dir });
-      const c = await q.createCollection('mig', { vectors: [vectorField('static:glove-100')], chunking: { maxChars: 120, overlapSentences: 0 } });
+      const c = await q.createCollection('mig', {
+        vectors: [vectorField('static:glove-100')],
+        chunking: { maxChars: 120, overlapSentences: 0 },
+      });
       await c.upsert([
         ...DOCS,
-        { id: 'long', text: 'One sentence about rivers and the fish in them. Another one about mountains, glaciers and snow. A third one about the sea and its tides and waves. And a fourth one, about nothing at all, to make it long.' },
+        {
+          id: 'long',
+          text: 'One sentence about rivers and the fish in them. Another one about mountains, glaciers and snow. A third one about the sea and its tides and waves. And a fourth one, about nothing at all, to make it long.',
+        },
       ]);
       await q.close();
       const a = await openSqliteBackend(src.dir);

@@ -41,7 +41,9 @@ function comparableBound(v: number | string): number | string {
 function pathValue(doc: string, path: string[], p: Params): string {
   const full = `(${doc}.metadata #> ${p.add(path)}::text[])`;
   if (path.length < 2 || !path.slice(1).some((part) => /^-?\d+$/.test(part))) return full;
-  const guards = path.slice(1).map((_, i) => `jsonb_typeof(${doc}.metadata #> ${p.add(path.slice(0, i + 1))}::text[]) = 'object'`);
+  const guards = path
+    .slice(1)
+    .map((_, i) => `jsonb_typeof(${doc}.metadata #> ${p.add(path.slice(0, i + 1))}::text[]) = 'object'`);
   return `(CASE WHEN ${guards.join(' AND ')} THEN ${full} END)`;
 }
 
@@ -80,7 +82,9 @@ function fieldSql(doc: string, field: string, cond: unknown, p: Params): string 
         const elems = `jsonb_array_elements(CASE jsonb_typeof(${value}) WHEN 'array' THEN ${value} ELSE jsonb_build_array(${value}) END)`;
         const bound = comparableBound(arg as number | string);
         if (typeof bound === 'number') {
-          parts.push(`EXISTS (SELECT 1 FROM ${elems} e WHERE quiver_comparable(e) ${sqlOp} ${p.add(bound)}::numeric)`);
+          parts.push(
+            `EXISTS (SELECT 1 FROM ${elems} e WHERE quiver_comparable(e) ${sqlOp} ${p.add(bound)}::numeric)`,
+          );
         } else {
           // Plain strings compare in code-unit order, as in JavaScript, whatever the server's collation.
           parts.push(
@@ -124,7 +128,8 @@ export function filterClause(
   on: (docAlias: string) => string,
 ): { join: string; filter: string } {
   if (!filter) return { join: '', filter: '' };
-  if (filter.allowedKeys) return { join: '', filter: `AND ${keyAlias}.key = ANY(${p.add(filter.allowedKeys)}::bigint[])` };
+  if (filter.allowedKeys)
+    return { join: '', filter: `AND ${keyAlias}.key = ANY(${p.add(filter.allowedKeys)}::bigint[])` };
   if (Object.keys(filter.ast as object).length === 0) return { join: '', filter: '' };
   return { join: `JOIN quiver_docs d ON ${on('d')}`, filter: `AND ${filterToSql(filter.ast, 'd', p)}` };
 }
