@@ -13,11 +13,10 @@
  * MaxScore, bounded top-k heap) is the shared inverted-index machinery of ../inverted, which
  * learned-sparse fields use too.
  */
-import { createHash } from 'node:crypto';
-import { open, readFile, rename } from 'node:fs/promises';
 import type { Analyzer } from '../../analyze/analyzer.js';
 import { ANALYZER_PROBE } from '../../analyze/index.js';
-import { QuiverError } from '../../errors.js';
+import { readSnapshot, writeSnapshot } from '../inverted/snapshot.js';
+import type { SnapshotHeader } from '../inverted/snapshot.js';
 import type { Passage } from '../../types.js';
 import type { Clause } from '../inverted/term-at-a-time.js';
 import { PostingList, ScoringScratch, allowsOf, scoreTopK } from '../inverted/term-at-a-time.js';
@@ -453,8 +452,10 @@ export class Bm25Index implements LexicalIndex {
       parts.push(norms, lens, Buffer.from(terms.buffer), Buffer.from(tfs.buffer));
     }
     const payload = Buffer.concat(parts);
-    const header = Buffer.from(
-      JSON.stringify({
+    await writeSnapshot(
+      path,
+      MAGIC,
+      {
         version: FORMAT_VERSION,
         watermark: opts.watermark,
         k1: this.k1,
@@ -464,53 +465,24 @@ export class Bm25Index implements LexicalIndex {
         language: this.analyzer.language,
         analyzerProbe: this.analyzer.analyze(ANALYZER_PROBE),
         docs: live.length,
-        payloadBytes: payload.length,
-        sha256: createHash('sha256').update(payload).digest('hex'),
-      }),
+      },
+      payload,
     );
-    const tmp = `${path}.tmp-${process.pid}`;
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.write(Buffer.concat([Buffer.from(MAGIC), u32(header.length), header, payload]));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
   }
 
   /** Load a snapshot; any sign of a torn, foreign or mismatched file is INDEX_CORRUPT. */
   static async load(path: string, opts: Bm25Options): Promise<{ index: Bm25Index; watermark: number }> {
-    const buf = await readFile(path);
-    const corrupt = (why: string) => new QuiverError('INDEX_CORRUPT', `BM25 snapshot ${path}: ${why}`);
-    if (buf.length < MAGIC.length + 4 || buf.subarray(0, MAGIC.length).toString() !== MAGIC)
-      throw corrupt('bad magic');
-    const hlen = buf.readUInt32LE(MAGIC.length);
-    const hstart = MAGIC.length + 4;
-    if (hstart + hlen > buf.length) throw corrupt('truncated header');
-    let header: {
-      version: number;
-      watermark: number;
-      k1: number;
-      b: number;
-      fields: FieldName[];
-      weights: { title: number; text: number } | null;
-      language: string;
-      analyzerProbe?: string[];
-      docs: number;
-      payloadBytes: number;
-      sha256: string;
-    };
-    try {
-      header = JSON.parse(buf.subarray(hstart, hstart + hlen).toString('utf8')) as typeof header;
-    } catch {
-      throw corrupt('unreadable header');
-    }
-    const payload = buf.subarray(hstart + hlen);
-    if (header.version !== FORMAT_VERSION) throw corrupt(`format version ${header.version}`);
-    if (payload.length !== header.payloadBytes) throw corrupt('truncated payload');
-    if (createHash('sha256').update(payload).digest('hex') !== header.sha256)
-      throw corrupt('checksum mismatch');
+    const { header, payload, corrupt } = await readSnapshot<
+      SnapshotHeader & {
+        docs: number;
+        k1: number;
+        b: number;
+        fields: FieldName[];
+        weights: { title: number; text: number } | null;
+        language: string;
+        analyzerProbe?: string[];
+      }
+    >(path, MAGIC, FORMAT_VERSION, 'BM25');
     const expectedFields = opts.fields ? ['title', 'text'] : ['all'];
     if (
       header.k1 !== opts.k1 ||

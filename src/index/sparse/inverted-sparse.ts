@@ -9,9 +9,8 @@
  * deleted ordinals stay in the postings (never returned) until a fifth of the index is dead, then
  * postings are rewritten. Weights are stored as float32 (as SPLADE outputs them).
  */
-import { createHash } from 'node:crypto';
-import { open, readFile, rename } from 'node:fs/promises';
-import { QuiverError } from '../../errors.js';
+import { readSnapshot, writeSnapshot } from '../inverted/snapshot.js';
+import type { SnapshotHeader } from '../inverted/snapshot.js';
 import type { LexicalSearchOptions, ScoredKey } from '../lexical/lexical-index.js';
 import type { Clause } from '../inverted/term-at-a-time.js';
 import { PostingList, ScoringScratch, allowsOf, scoreTopK } from '../inverted/term-at-a-time.js';
@@ -267,25 +266,17 @@ export class InvertedSparseIndex implements SparseIndex {
       Buffer.from(terms.buffer),
       Buffer.from(weights.buffer),
     ]);
-    const header = Buffer.from(
-      JSON.stringify({
+    await writeSnapshot(
+      path,
+      MAGIC,
+      {
         version: FORMAT_VERSION,
         watermark: opts.watermark,
         fingerprint: this.fingerprint,
         docs: live.length,
-        payloadBytes: payload.length,
-        sha256: createHash('sha256').update(payload).digest('hex'),
-      }),
+      },
+      payload,
     );
-    const tmp = `${path}.tmp-${process.pid}`;
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.write(Buffer.concat([Buffer.from(MAGIC), u32(header.length), header, payload]));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
   }
 
   /** Load a snapshot; any sign of a torn, foreign or mismatched file is INDEX_CORRUPT. */
@@ -293,31 +284,9 @@ export class InvertedSparseIndex implements SparseIndex {
     path: string,
     opts: InvertedSparseOptions = {},
   ): Promise<{ index: InvertedSparseIndex; watermark: number }> {
-    const buf = await readFile(path);
-    const corrupt = (why: string) => new QuiverError('INDEX_CORRUPT', `sparse snapshot ${path}: ${why}`);
-    if (buf.length < MAGIC.length + 4 || buf.subarray(0, MAGIC.length).toString() !== MAGIC)
-      throw corrupt('bad magic');
-    const hlen = buf.readUInt32LE(MAGIC.length);
-    const hstart = MAGIC.length + 4;
-    if (hstart + hlen > buf.length) throw corrupt('truncated header');
-    let header: {
-      version: number;
-      watermark: number;
-      fingerprint: string;
-      docs: number;
-      payloadBytes: number;
-      sha256: string;
-    };
-    try {
-      header = JSON.parse(buf.subarray(hstart, hstart + hlen).toString('utf8')) as typeof header;
-    } catch {
-      throw corrupt('unreadable header');
-    }
-    const payload = buf.subarray(hstart + hlen);
-    if (header.version !== FORMAT_VERSION) throw corrupt(`format version ${header.version}`);
-    if (payload.length !== header.payloadBytes) throw corrupt('truncated payload');
-    if (createHash('sha256').update(payload).digest('hex') !== header.sha256)
-      throw corrupt('checksum mismatch');
+    const { header, payload, corrupt } = await readSnapshot<
+      SnapshotHeader & { docs: number; fingerprint: string }
+    >(path, MAGIC, FORMAT_VERSION, 'sparse');
     if (header.fingerprint !== (opts.fingerprint ?? ''))
       throw corrupt(`built from ${header.fingerprint || 'another source'}`);
 
