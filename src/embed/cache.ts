@@ -47,13 +47,22 @@ function fromBlob(b: Buffer): Float32Array {
   return out;
 }
 
-/** Wrap an embedder so only inputs not seen before (under the same fingerprint) are computed. */
-export function withCache(embedder: Embedder, cachePath: string): CachedEmbedder {
+/**
+ * A cache database (dense embeddings, sparse encodings): WAL so readers never wait, NORMAL sync
+ * because a lost cache entry is only recomputed, a busy timeout for several processes.
+ */
+export function openCacheDatabase(cachePath: string): Database.Database {
   if (cachePath !== ':memory:') mkdirSync(dirname(cachePath), { recursive: true });
   const db = new Database(cachePath);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+/** Wrap an embedder so only inputs not seen before (under the same fingerprint) are computed. */
+export function withCache(embedder: Embedder, cachePath: string): CachedEmbedder {
+  const db = openCacheDatabase(cachePath);
   db.exec(`CREATE TABLE IF NOT EXISTS embeddings (
     fingerprint TEXT NOT NULL,
     input_sha256 BLOB NOT NULL,

@@ -9,9 +9,9 @@
  * vectors as JSON. SQLite in WAL mode, shared by processes like the dense cache.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openCacheDatabase } from '../embed/cache.js';
 import type { SparseEncoder, SparseVector } from '../embed/sparse/sparse-encoder.js';
 
 export interface SparseCacheStats {
@@ -65,11 +65,7 @@ export function withSparseCache(
   cachePath: string,
   fingerprint: string,
 ): CachedSparseEncoder {
-  if (cachePath !== ':memory:') mkdirSync(dirname(cachePath), { recursive: true });
-  const db = new Database(cachePath);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
+  const db = openCacheDatabase(cachePath);
   db.exec(`CREATE TABLE IF NOT EXISTS sparse_encodings (
     fingerprint TEXT NOT NULL,
     role TEXT NOT NULL,
