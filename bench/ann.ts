@@ -288,7 +288,11 @@ for (const size of sizes) {
       const qps = passes.get(e)!.sort((a, b) => a - b)[2]!;
       rows.push({ size, engine: e.name, buildSecs, memMb, ef, recall: recall.get(e)!, qps });
     }
-    console.error(`size ${size}: ef ${ef} measured`);
+    // Progress with numbers: a 1M run can be cut short before its table is printed.
+    for (const r of rows.slice(-built.length))
+      console.error(
+        `size ${size}: ef ${ef} ${r.engine}: recall@10 ${r.recall.toFixed(3)}, ${r.qps.toFixed(0)} queries/s (build ${r.buildSecs.toFixed(1)} s, ${r.memMb.toFixed(0)} MB)`,
+      );
   }
   for (const { e } of built) e.release();
   global.gc?.();
