@@ -112,15 +112,12 @@ export class VectorField {
       });
       index = opened.index;
       if (!opened.fresh) {
-        // Stale, torn or missing: rebuild from the vectors of record, in batches of about 64 MB
-        // of floats — large enough for the index to lay each batch out by neighbourhood
-        // (src/index/vector/locality.ts), small enough to bound the rebuild's memory.
-        const batchRows = Math.max(2048, Math.floor(2 ** 24 / dims));
+        // Stale, torn or missing: rebuild from the vectors of record.
         const batch: { keys: number[]; vecs: Float32Array[] } = { keys: [], vecs: [] };
         for await (const v of store.scanVectors(config.name)) {
           batch.keys.push(v.key);
           batch.vecs.push(v.vector);
-          if (batch.keys.length >= batchRows) {
+          if (batch.keys.length >= 2048) {
             await index.add(batch.keys, batch.vecs);
             batch.keys = [];
             batch.vecs = [];

@@ -36,7 +36,6 @@ import usearchModule from 'usearch';
 import type { Index as UsearchIndex, MetricKind, ScalarKind } from 'usearch';
 import { QuiverError } from '../../errors.js';
 import { ExactVectorIndex, TopK, checkDims } from './exact.js';
-import { localityOrder } from './locality.js';
 import { SpilledVectors } from './spilled.js';
 import type { CompiledFilter } from '../../retrieve/filter.js';
 import type { StoredVector } from '../../store/store.js';
@@ -319,20 +318,8 @@ export class UsearchVectorIndex implements VectorIndex {
     if (this.fetchedKeys) for (const k of keys) this.fetchedKeys.add(k);
     else if (this.spilled) this.spilled.put(keys, vectors);
     else this.exact.addSync(keys, vectors);
-    let flat = new Float32Array(keys.length * this.dims);
+    const flat = new Float32Array(keys.length * this.dims);
     vectors.forEach((v, i) => flat.set(v, i * this.dims));
-    // A large batch goes into the graph grouped by neighbourhood, so that memory order follows
-    // the geometry the search walks (see ./locality).
-    const order = localityOrder(flat, this.dims, this.metric);
-    if (order.some((row, i) => row !== i)) {
-      const grouped = new Float32Array(flat.length);
-      order.forEach((row, i) =>
-        grouped.set(flat.subarray(row * this.dims, (row + 1) * this.dims), i * this.dims),
-      );
-      flat = grouped;
-      const byRow = keys;
-      keys = order.map((row) => byRow[row]!);
-    }
     // threads = 0: one per core. b1 graphs binarise by sign (x > 0) inside usearch.
     this.index.add(BigUint64Array.from(keys.map(BigInt)), flat);
     this.rebalance();
