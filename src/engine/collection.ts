@@ -455,50 +455,43 @@ export class Collection {
   }
 
   private field(name: string | undefined): VectorField {
-    if (this.fields.length === 0) {
-      throw new QuiverError(
-        'INVALID_ARGUMENT',
-        `collection "${this.name}" has no vector field; dense search needs one`,
-        {
-          location: { field: 'mode' },
-          details: {
-            hint: 'create the collection with a model, e.g. quiver init <name> --model static:glove-100',
-          },
-        },
-      );
-    }
-    if (!name) return this.fields[0]!;
-    const f = this.fields.find((x) => x.name === name);
-    if (!f) {
-      throw new QuiverError(
-        'INVALID_ARGUMENT',
-        `no vector field "${name}" (have: ${this.fields.map((x) => x.name).join(', ')})`,
-        { location: { field: 'vectorField' } },
-      );
-    }
-    return f;
+    return this.pickField(this.fields, name, {
+      kind: 'vector',
+      search: 'dense',
+      requestField: 'vectorField',
+      hint: 'create the collection with a model, e.g. quiver init <name> --model static:glove-100',
+    });
   }
 
   private sparseField(name: string | undefined): SparseField {
-    if (this.sparse.length === 0) {
+    return this.pickField(this.sparse, name, {
+      kind: 'sparse',
+      search: 'sparse',
+      requestField: 'sparseField',
+      hint: 'create the collection with a sparse field, e.g. quiver init <name> --sparse splade=user',
+    });
+  }
+
+  /** The named field of a kind, or its first one when no name is given; typed errors otherwise. */
+  private pickField<F extends { name: string }>(
+    fields: F[],
+    name: string | undefined,
+    what: { kind: string; search: string; requestField: string; hint: string },
+  ): F {
+    if (fields.length === 0) {
       throw new QuiverError(
         'INVALID_ARGUMENT',
-        `collection "${this.name}" has no sparse field; sparse search needs one`,
-        {
-          location: { field: 'mode' },
-          details: {
-            hint: 'create the collection with a sparse field, e.g. quiver init <name> --sparse splade=user',
-          },
-        },
+        `collection "${this.name}" has no ${what.kind} field; ${what.search} search needs one`,
+        { location: { field: 'mode' }, details: { hint: what.hint } },
       );
     }
-    if (!name) return this.sparse[0]!;
-    const f = this.sparse.find((x) => x.name === name);
+    if (!name) return fields[0]!;
+    const f = fields.find((x) => x.name === name);
     if (!f) {
       throw new QuiverError(
         'INVALID_ARGUMENT',
-        `no sparse field "${name}" (have: ${this.sparse.map((x) => x.name).join(', ')})`,
-        { location: { field: 'sparseField' } },
+        `no ${what.kind} field "${name}" (have: ${fields.map((x) => x.name).join(', ')})`,
+        { location: { field: what.requestField } },
       );
     }
     return f;
