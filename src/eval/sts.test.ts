@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { createStaticEmbedder } from '../embed/static/index.js';
 import { QuiverError } from '../errors.js';
@@ -98,6 +99,81 @@ describe('STS', () => {
     } finally {
       t.cleanup();
     }
+  });
+
+  it('reads columns by header name in any order, gzipped JSONL, a BOM, and tab-separated exports', async () => {
+    const t = tempDir();
+    try {
+      const write = (name: string, data: string | Buffer) => {
+        const p = join(t.dir, name);
+        writeFileSync(p, data);
+        return p;
+      };
+      const one = async (p: string) => (await loadSts(p)).flatMap((f) => f.pairs);
+      // SICK's own layout: named columns, extra ones, the score not last.
+      assert.deepEqual(
+        await one(
+          write(
+            'SICK.txt',
+            'pair_ID\tsentence_A\tsentence_B\tentailment_label\trelatedness_score\tSemEval_set\n' +
+              '1\tkids play\tboys play\tNEUTRAL\t4.5\tTRAIN\n2\ta dog\ta cat\tNEUTRAL\t2\tTEST\n',
+          ),
+        ),
+        [
+          { a: 'kids play', b: 'boys play', score: 4.5 },
+          { a: 'a dog', b: 'a cat', score: 2 },
+        ],
+      );
+      // A CSV export with the score first, and a gzipped JSONL whose keys differ in case.
+      assert.deepEqual(await one(write('pairs.csv', '\uFEFFscore,sentence2,sentence1\n3,"b, c",a\n')), [
+        { a: 'a', b: 'b, c', score: 3 },
+      ]);
+      assert.deepEqual(
+        await one(
+          write(
+            'test.jsonl.gz',
+            gzipSync('\uFEFF{"Sentence_A":"x","Sentence_B":"y","relatedness_score":"1.5"}\n'),
+          ),
+        ),
+        [{ a: 'x', b: 'y', score: 1.5 }],
+      );
+      assert.deepEqual(await one(write('test.tsv', 'sentence1\tsentence2\tscore\nu\tv\t0\n')), [
+        { a: 'u', b: 'v', score: 0 },
+      ]);
+      const cases: [string, number, RegExp][] = [
+        [write('short.tsv', 'sentence1\tsentence2\tscore\nu\tv\n'), 2, /3 fields as named/],
+        [write('word.tsv', 'sentence_A\tscore\tsentence_B\nu\thigh\tv\n'), 2, /"high" is not a number/],
+        [write('unnamed.tsv', 'left\tright\tgenre\tsim\nu\tv\tx\t1\n'), 1, /header row must name/],
+        [
+          write('empty-score.jsonl', '{"sentence1":"a","sentence2":"b","score":null}\n'),
+          1,
+          /numeric "score"/,
+        ],
+      ];
+      for (const [file, line, message] of cases) {
+        await assert.rejects(loadSts(file), (e: QuiverError) => {
+          assert.equal(e.code, 'INVALID_ARGUMENT', file);
+          assert.equal(e.location.line, line, file);
+          assert.match(e.message, message);
+          return true;
+        });
+      }
+      await assert.rejects(loadSts(write('broken.jsonl.gz', 'not gzip')), (e: QuiverError) => {
+        assert.equal(e.code, 'INVALID_ARGUMENT');
+        assert.match(e.message, /decompress/);
+        return true;
+      });
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('reads the SemEval SICK file as released and agrees with its JSONL export pair for pair', async () => {
+    const dir = join(SHARED, 'datasets', 'sts', 'sick-r');
+    const [raw] = await loadSts(join(dir, 'SICK_semeval2014_all.txt'));
+    const [jsonl] = await loadSts(join(dir, 'test.jsonl'));
+    assert.equal(raw!.pairs.length, 9927);
+    assert.deepEqual(raw!.pairs, jsonl!.pairs);
   });
 
   it('correlates cosine with gold scores through a real embedder', async () => {

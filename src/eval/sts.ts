@@ -1,11 +1,13 @@
 /**
  * Semantic textual similarity: Spearman and Pearson correlation between the cosine of two
  * sentences' embeddings and gold similarity scores (as MTEB reports STS).
- * Readers for STSBenchmark (test.jsonl / sts-test.csv), SICK-R (test.jsonl) and stsb-multi-mt
- * (stsb-xx-test.csv); a folder means every such file in it.
+ * Readers for STSBenchmark (test.jsonl / sts-test.csv), SICK-R (test.jsonl, SICK.txt) and
+ * stsb-multi-mt (stsb-xx-test.csv), and for any JSONL (optionally gzipped) or tab/comma-separated
+ * file whose header names the columns; a folder means every test file in it.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { Embedder } from '../embed/embedder.js';
 import { QuiverError } from '../errors.js';
 
@@ -43,46 +45,124 @@ export function parseCsvLine(line: string): string[] {
   return out;
 }
 
+/**
+ * Column names seen in STS releases and their exports (SICK's sentence_A/relatedness_score,
+ * Hugging Face datasets' sentence1/score, MTEB's exports, SentEval's tsv), compared lower-cased.
+ */
+const FIRST = ['sentence1', 'sentence_a', 'sentence_1', 's1', 'text1', 'text_a'];
+const SECOND = ['sentence2', 'sentence_b', 'sentence_2', 's2', 'text2', 'text_b'];
+const SCORE = ['score', 'relatedness_score', 'similarity_score', 'similarity', 'gold_score', 'label'];
+
+/** Where the two sentences and the score sit in a header row, or undefined if it is no header. */
+function headerColumns(fields: string[]): { a: number; b: number; score: number } | undefined {
+  const names = fields.map((f) => f.trim().toLowerCase());
+  const find = (aliases: string[]) => {
+    for (const alias of aliases) {
+      const i = names.indexOf(alias);
+      if (i >= 0) return i;
+    }
+    return -1;
+  };
+  const a = find(FIRST);
+  const b = find(SECOND);
+  const score = find(SCORE);
+  return a >= 0 && b >= 0 && score >= 0 ? { a, b, score } : undefined;
+}
+
+function fromJson(o: Record<string, unknown>): { a: unknown; b: unknown; score: unknown } {
+  const pick = (aliases: string[]) => {
+    for (const k of aliases) if (o[k] !== undefined) return o[k];
+    // Keys are matched case-insensitively (SICK exports use sentence_A).
+    for (const [k, v] of Object.entries(o)) if (aliases.includes(k.toLowerCase())) return v;
+    return undefined;
+  };
+  return { a: pick(FIRST), b: pick(SECOND), score: pick(SCORE) };
+}
+
 function parseFile(file: string, text: string): StsPair[] {
   const pairs: StsPair[] = [];
-  const lines = text.split('\n');
+  const lines = text.replace(/^\uFEFF/, '').split('\n');
   const bad = (line: number, why: string) =>
     new QuiverError('INVALID_ARGUMENT', why, { location: { file, line } });
+  const jsonLines = /\.jsonl(\.gz)?$/.test(file);
+  // Delimited files: a header row (any column order, extra columns ignored) names the columns;
+  // without one, 7+ tab-separated fields are STSBenchmark's layout and 3 fields are s1, s2, score.
+  let columns: { a: number; b: number; score: number } | undefined;
+  let sawData = false;
   lines.forEach((raw, i) => {
     const line = raw.replace(/\r$/, '');
     if (!line.trim()) return;
     const n = i + 1;
-    if (file.endsWith('.jsonl')) {
-      let o: { sentence1?: unknown; sentence2?: unknown; score?: unknown; relatedness_score?: unknown };
+    if (jsonLines) {
+      let o: unknown;
       try {
-        o = JSON.parse(line) as typeof o;
+        o = JSON.parse(line);
       } catch (e) {
         throw new QuiverError('INVALID_JSON', `invalid JSON: ${(e as Error).message}`, {
           location: { file, line: n },
         });
       }
-      const score = Number(o.score ?? o.relatedness_score);
-      if (typeof o.sentence1 !== 'string' || typeof o.sentence2 !== 'string' || !Number.isFinite(score)) {
+      const { a, b, score } =
+        o && typeof o === 'object' ? fromJson(o as Record<string, unknown>) : { a: 0, b: 0, score: 0 };
+      const value = Number(score);
+      const blank = score === null || (typeof score === 'string' && !score.trim());
+      if (typeof a !== 'string' || typeof b !== 'string' || blank || !Number.isFinite(value)) {
         throw bad(n, 'expected "sentence1", "sentence2" (strings) and a numeric "score"');
       }
-      pairs.push({ a: o.sentence1, b: o.sentence2, score });
-    } else if (line.includes('\t')) {
+      pairs.push({ a, b, score: value });
+      return;
+    }
+    const tab = line.includes('\t');
+    const f = tab ? line.split('\t') : parseCsvLine(line);
+    if (!sawData) {
+      sawData = true;
+      columns = headerColumns(f);
+      if (columns) return;
+      // A 3-column header with other names (s_a,s_b,gold) is read positionally, as before.
+      if (f.length === 3 && Number.isNaN(Number(f[2]))) return;
+      if (f.length > 3 && Number.isNaN(Number(f[tab && f.length >= 7 ? 4 : 2]))) {
+        throw bad(
+          n,
+          `a header row must name the columns (${FIRST[0]}, ${SECOND[0]}, ${SCORE[0]}; ` +
+            `or sentence_A, sentence_B, relatedness_score)`,
+        );
+      }
+    }
+    if (columns) {
+      const { a, b, score } = columns;
+      const value = Number(f[score]);
+      if (f[a] === undefined || f[b] === undefined || f[score] === undefined || !f[score].trim())
+        throw bad(n, `expected ${Math.max(a, b, score) + 1} fields as named in the header, got ${f.length}`);
+      if (!Number.isFinite(value)) throw bad(n, `the score "${f[score]}" is not a number`);
+      pairs.push({ a: f[a], b: f[b], score: value });
+    } else if (tab && f.length >= 7) {
       // STSBenchmark sts-test.csv: genre, file, year, id, score, sentence1, sentence2
-      const f = line.split('\t');
-      if (f.length < 7 || !Number.isFinite(Number(f[4])))
+      if (!Number.isFinite(Number(f[4])) || !f[4]!.trim())
         throw bad(n, 'expected 7 tab-separated fields with the score in the 5th');
       pairs.push({ a: f[5]!, b: f[6]!, score: Number(f[4]) });
     } else {
-      const f = parseCsvLine(line);
-      if (n === 1 && f[2] !== undefined && Number.isNaN(Number(f[2]))) return; // header
-      if (f.length < 3 || !Number.isFinite(Number(f[2]))) throw bad(n, 'expected sentence1,sentence2,score');
+      if (f.length < 3 || !f[2]!.trim() || !Number.isFinite(Number(f[2])))
+        throw bad(n, 'expected sentence1,sentence2,score');
       pairs.push({ a: f[0]!, b: f[1]!, score: Number(f[2]) });
     }
   });
   return pairs;
 }
 
-const STS_FILE = /(\.jsonl|-test\.csv|sts-test\.csv)$/;
+/** Reads a file as UTF-8 text, gunzipping `.gz` files (MTEB and Hugging Face exports). */
+async function readText(file: string): Promise<string> {
+  const bytes = await readFile(file);
+  try {
+    return (file.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
+  } catch (e) {
+    throw new QuiverError('INVALID_ARGUMENT', `cannot decompress: ${(e as Error).message}`, {
+      location: { file },
+    });
+  }
+}
+
+// In a folder, test files only: train/dev splits sit beside them in most releases.
+const STS_FILE = /(\.jsonl(\.gz)?|-test\.csv|-test\.tsv|^test\.tsv|sts-test\.csv)$/;
 
 export async function loadSts(path: string): Promise<StsFile[]> {
   let info;
@@ -91,7 +171,7 @@ export async function loadSts(path: string): Promise<StsFile[]> {
   } catch {
     throw new QuiverError('FILE_NOT_FOUND', `no such file or folder: ${path}`, { location: { file: path } });
   }
-  if (info.isFile()) return [{ file: path, pairs: parseFile(path, await readFile(path, 'utf8')) }];
+  if (info.isFile()) return [{ file: path, pairs: parseFile(path, await readText(path)) }];
   const out: StsFile[] = [];
   const walk = async (dir: string) => {
     for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
@@ -103,7 +183,7 @@ export async function loadSts(path: string): Promise<StsFile[]> {
         STS_FILE.test(e.name) &&
         !(e.name === 'sts-test.csv' && out.some((f) => basename(f.file) === 'test.jsonl'))
       ) {
-        out.push({ file: p, pairs: parseFile(p, await readFile(p, 'utf8')) });
+        out.push({ file: p, pairs: parseFile(p, await readText(p)) });
       }
     }
   };

@@ -199,7 +199,10 @@ export function registerEvalCommands(program: Command): void {
 
   evalCmd
     .command('sts')
-    .argument('<sts-file-or-dir>', 'STSBenchmark / SICK-R test.jsonl, stsb-xx-test.csv, or a folder of them')
+    .argument(
+      '<sts-file-or-dir>',
+      'an STS file (JSONL, .jsonl.gz, or a tab/comma-separated file: STSBenchmark, SICK, stsb-multi-mt, or any with a sentence1/sentence2/score header) or a folder of test files',
+    )
     .requiredOption('--model <name>', 'embedding model (e.g. static:glove-100)')
     .option('--model-dir <dir>', 'local model folder')
     .option('--json', 'print JSON')
