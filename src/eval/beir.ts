@@ -4,9 +4,9 @@
  * queries of a split are those with judgments in that split, in the qrels' order.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QuiverError } from '../errors.js';
+import { readTextFile } from '../ingest/files.js';
 import type { Qrels } from './metrics.js';
 import { readBeirQrels } from './trec.js';
 
@@ -25,20 +25,61 @@ function requireDataset(dir: string): void {
   }
 }
 
-/** The corpus file of a BEIR dataset folder, checked to exist. */
+/** `<dir>/<name>`, or its gzipped twin `<name>.gz` (as some BEIR mirrors ship), if either exists. */
+function datasetFile(dir: string, name: string): string | undefined {
+  return [join(dir, name), join(dir, `${name}.gz`)].find((p) => existsSync(p));
+}
+
+/** The corpus file of a BEIR dataset folder (corpus.jsonl or corpus.jsonl.gz), checked to exist. */
 export function beirCorpusPath(dir: string): string {
   requireDataset(dir);
-  const p = join(dir, 'corpus.jsonl');
-  if (!existsSync(p)) {
+  const p = datasetFile(dir, 'corpus.jsonl');
+  if (!p) {
     throw new QuiverError(
       'FILE_NOT_FOUND',
       `${dir} has no corpus.jsonl — a BEIR dataset folder holds corpus.jsonl, queries.jsonl and qrels/<split>.tsv`,
-      {
-        location: { file: p },
-      },
+      { location: { file: join(dir, 'corpus.jsonl') } },
     );
   }
   return p;
+}
+
+/**
+ * Every query of a BEIR dataset folder (queries.jsonl or queries.jsonl.gz) by id. BEIR ids are
+ * strings, but some conversions write numbers; both are accepted, as BEIR's str() would.
+ */
+export async function readBeirQueryTexts(dir: string): Promise<{ path: string; texts: Map<string, string> }> {
+  requireDataset(dir);
+  const path = datasetFile(dir, 'queries.jsonl');
+  if (!path) {
+    throw new QuiverError(
+      'FILE_NOT_FOUND',
+      `${dir} has no queries.jsonl (one {"_id": "...", "text": "..."} per line)`,
+      {
+        location: { file: join(dir, 'queries.jsonl') },
+      },
+    );
+  }
+  const texts = new Map<string, string>();
+  (await readTextFile(path)).split('\n').forEach((l, i) => {
+    if (!l.trim()) return;
+    let q: { _id?: unknown; text?: unknown };
+    try {
+      q = JSON.parse(l) as typeof q;
+    } catch (e) {
+      throw new QuiverError('INVALID_JSON', `invalid JSON: ${(e as Error).message}`, {
+        location: { file: path, line: i + 1 },
+      });
+    }
+    const id = typeof q._id === 'number' ? String(q._id) : q._id;
+    if (typeof id !== 'string' || typeof q.text !== 'string') {
+      throw new QuiverError('INVALID_ARGUMENT', 'each query needs a string "_id" and a string "text"', {
+        location: { file: path, line: i + 1 },
+      });
+    }
+    texts.set(id, q.text);
+  });
+  return { path, texts };
 }
 
 /** Splits available in `<dir>/qrels` (file names without .tsv). */
@@ -75,42 +116,9 @@ export async function loadBeirQueries(
     );
   }
   const qrels = await readBeirQrels(qrelsPath);
-  const queriesPath = join(dir, 'queries.jsonl');
-  let raw: string;
-  try {
-    raw = await readFile(queriesPath, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    throw new QuiverError(
-      'FILE_NOT_FOUND',
-      `${dir} has no queries.jsonl (one {"_id": "...", "text": "..."} per line)`,
-      {
-        location: { file: queriesPath },
-      },
-    );
-  }
-  if (raw.charCodeAt(0) === 0xfeff) raw = raw.slice(1);
+  const { path: queriesPath, texts: all } = await readBeirQueryTexts(dir);
   const wanted = new Set(Object.keys(qrels));
-  const texts = new Map<string, string>();
-  raw.split('\n').forEach((l, i) => {
-    if (!l.trim()) return;
-    let q: { _id?: unknown; text?: unknown };
-    try {
-      q = JSON.parse(l) as typeof q;
-    } catch (e) {
-      throw new QuiverError('INVALID_JSON', `invalid JSON: ${(e as Error).message}`, {
-        location: { file: queriesPath, line: i + 1 },
-      });
-    }
-    // BEIR ids are strings, but some conversions write numbers; accept both, as str() would.
-    const id = typeof q._id === 'number' ? String(q._id) : q._id;
-    if (typeof id !== 'string' || typeof q.text !== 'string') {
-      throw new QuiverError('INVALID_ARGUMENT', 'each query needs a string "_id" and a string "text"', {
-        location: { file: queriesPath, line: i + 1 },
-      });
-    }
-    if (wanted.has(id)) texts.set(id, q.text);
-  });
+  const texts = new Map([...all].filter(([id]) => wanted.has(id)));
   const missing = [...wanted].filter((id) => !texts.has(id));
   if (missing.length) {
     throw new QuiverError(

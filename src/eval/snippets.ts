@@ -6,13 +6,13 @@
  * for the two-stage selector, the coarse (BM25-only) stage alone, and the lead-sentences baseline.
  * The abstract given is the gold one, so this measures snippet selection alone.
  */
-import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createAnalyzer } from '../analyze/index.js';
 import type { Embedder } from '../embed/embedder.js';
 import { QuiverError } from '../errors.js';
-import { readLines } from '../ingest/sources.js';
+import { openSource } from '../ingest/sources.js';
+import { beirCorpusPath, readBeirQueryTexts } from './beir.js';
 import { SnippetSelector, idfFrom } from '../snippet/snippet.js';
 
 interface Rationale {
@@ -68,19 +68,14 @@ export async function evaluateSnippets(
         });
       }
     });
-  const queries = new Map<string, string>();
-  for (const l of (await readFile(join(dir, 'queries.jsonl'), 'utf8')).split('\n')) {
-    if (!l.trim()) continue;
-    const q = JSON.parse(l) as { _id: string; text: string };
-    queries.set(q._id, q.text);
-  }
+  const { texts: queries } = await readBeirQueryTexts(dir);
   // Collection statistics for idf: document frequency of every analyzed term in the corpus.
   const analyzer = createAnalyzer({ language: 'en' });
   const df = new Map<string, number>();
   let n = 0;
-  for await (const { bytes } of readLines(createReadStream(join(dir, 'corpus.jsonl')))) {
-    if (bytes.length === 0) continue;
-    const d = JSON.parse(bytes.toString('utf8')) as { title?: string; text: string };
+  for await (const item of openSource({ path: beirCorpusPath(dir), format: 'beir' })) {
+    if (!item.ok) throw item.error;
+    const d = item.doc;
     for (const t of new Set(analyzer.analyze(`${d.title ?? ''} ${d.text}`))) df.set(t, (df.get(t) ?? 0) + 1);
     n++;
   }
@@ -89,7 +84,7 @@ export async function evaluateSnippets(
   const lat: number[] = [];
   const full: number[] = [];
   for (const p of pairs) {
-    const q = queries.get(p.query_id);
+    const q = queries.get(String(p.query_id));
     if (q === undefined)
       throw new QuiverError('INVALID_ARGUMENT', `query ${p.query_id} is not in queries.jsonl`, {
         location: { file: path },

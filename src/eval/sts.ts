@@ -5,11 +5,11 @@
  * stsb-multi-mt (stsb-xx-test.csv), and for any JSONL (optionally gzipped) or tab/comma-separated
  * file whose header names the columns; a folder means every test file in it.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import type { Embedder } from '../embed/embedder.js';
 import { QuiverError } from '../errors.js';
+import { readTextFile } from '../ingest/files.js';
 
 export interface StsPair {
   a: string;
@@ -81,7 +81,7 @@ function fromJson(o: Record<string, unknown>): { a: unknown; b: unknown; score: 
 
 function parseFile(file: string, text: string): StsPair[] {
   const pairs: StsPair[] = [];
-  const lines = text.replace(/^\uFEFF/, '').split('\n');
+  const lines = text.split('\n');
   const bad = (line: number, why: string) =>
     new QuiverError('INVALID_ARGUMENT', why, { location: { file, line } });
   const jsonLines = /\.jsonl(\.gz)?$/.test(file);
@@ -149,18 +149,6 @@ function parseFile(file: string, text: string): StsPair[] {
   return pairs;
 }
 
-/** Reads a file as UTF-8 text, gunzipping `.gz` files (MTEB and Hugging Face exports). */
-async function readText(file: string): Promise<string> {
-  const bytes = await readFile(file);
-  try {
-    return (file.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
-  } catch (e) {
-    throw new QuiverError('INVALID_ARGUMENT', `cannot decompress: ${(e as Error).message}`, {
-      location: { file },
-    });
-  }
-}
-
 // In a folder, test files only: train/dev splits sit beside them in most releases.
 const STS_FILE = /(\.jsonl(\.gz)?|-test\.csv|-test\.tsv|^test\.tsv|sts-test\.csv)$/;
 
@@ -171,7 +159,7 @@ export async function loadSts(path: string): Promise<StsFile[]> {
   } catch {
     throw new QuiverError('FILE_NOT_FOUND', `no such file or folder: ${path}`, { location: { file: path } });
   }
-  if (info.isFile()) return [{ file: path, pairs: parseFile(path, await readText(path)) }];
+  if (info.isFile()) return [{ file: path, pairs: parseFile(path, await readTextFile(path)) }];
   const out: StsFile[] = [];
   const walk = async (dir: string) => {
     for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
@@ -183,7 +171,7 @@ export async function loadSts(path: string): Promise<StsFile[]> {
         STS_FILE.test(e.name) &&
         !(e.name === 'sts-test.csv' && out.some((f) => basename(f.file) === 'test.jsonl'))
       ) {
-        out.push({ file: p, pairs: parseFile(p, await readText(p)) });
+        out.push({ file: p, pairs: parseFile(p, await readTextFile(p)) });
       }
     }
   };

@@ -6,7 +6,6 @@
  * JSONL is read as bytes, line by line, so a 1 GB file streams in bounded memory and invalid UTF-8
  * is caught per line (a decoding stream would silently insert U+FFFD).
  */
-import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -14,6 +13,7 @@ import { parse as parseHtml } from 'node-html-parser';
 import type { ErrorLocation } from '../errors.js';
 import { QuiverError } from '../errors.js';
 import { validateDocument } from '../store/validate.js';
+import { openFileStream } from './files.js';
 import type { JsonValue, Metadata, QuiverDocument } from '../types.js';
 
 export type IngestItem =
@@ -501,7 +501,7 @@ export async function* openSource(spec: SourceSpec): AsyncIterable<IngestItem> {
   let format = spec.format ?? 'auto';
   if (format === 'auto') {
     if (info.isDirectory()) format = 'folder';
-    else if (basename(path) === 'corpus.jsonl') format = 'beir';
+    else if (/^corpus\.jsonl(\.gz)?$/.test(basename(path))) format = 'beir';
     else if (/\.json$/i.test(path)) format = 'json';
     else format = 'jsonl';
   }
@@ -515,6 +515,6 @@ export async function* openSource(spec: SourceSpec): AsyncIterable<IngestItem> {
     yield* jsonArrayItems(path, spec.mapping);
   } else {
     const mapping = format === 'beir' ? (spec.mapping ?? BEIR_MAPPING) : spec.mapping;
-    yield* jsonlItems(createReadStream(path, { highWaterMark: 1 << 20 }), spec.path, mapping);
+    yield* jsonlItems(openFileStream(path), spec.path, mapping);
   }
 }

@@ -4,18 +4,17 @@
  * collection (`--collection name`): fit and store the IDs with it (new documents then get IDs
  * without retraining), export them, and browse the code tree.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Embedder } from '../../embed/embedder.js';
 import { isFittable } from '../../embed/embedder.js';
 import { createEmbedder } from '../../embed/index.js';
-import { loadBeirQueries } from '../../eval/beir.js';
+import { beirCorpusPath, loadBeirQueries } from '../../eval/beir.js';
 import { parseCodePrefix } from '../../ids/collection-ids.js';
 import { beamSearch, collisionRate, fitSemanticIds, utilisation } from '../../ids/semantic-ids.js';
-import { readLines } from '../../ingest/sources.js';
+import { openSource } from '../../ingest/sources.js';
 import { QuiverError } from '../../errors.js';
 import { clip, parseIntOption, printJson, table, withQuiver, withStoreOptions } from '../common.js';
 import type { StoreOptions } from '../common.js';
@@ -309,13 +308,24 @@ export function registerIdsCommands(program: Command): void {
     );
 }
 
+/**
+ * A BEIR corpus (corpus.jsonl or .jsonl.gz) read through the ingest stage, so ids, encodings and
+ * bad lines are handled as `eval beir` handles them: a bad record is skipped with a warning.
+ */
 async function readCorpus(dir: string): Promise<{ id: string; text: string }[]> {
   const docs: { id: string; text: string }[] = [];
-  for await (const { bytes } of readLines(createReadStream(join(dir, 'corpus.jsonl')))) {
-    if (bytes.length === 0) continue;
-    const d = JSON.parse(bytes.toString('utf8')) as { _id: string; title?: string; text: string };
-    docs.push({ id: d._id, text: d.title ? `${d.title} ${d.text}` : d.text });
+  let skipped: QuiverError | undefined;
+  let bad = 0;
+  for await (const item of openSource({ path: beirCorpusPath(dir), format: 'beir' })) {
+    if (!item.ok) {
+      skipped ??= item.error;
+      bad++;
+      continue;
+    }
+    const d = item.doc;
+    docs.push({ id: d.id, text: d.title ? `${d.title} ${d.text}` : d.text });
   }
+  if (skipped) process.stderr.write(`warning: ${bad} corpus records skipped; first: ${skipped.toLine()}\n`);
   return docs;
 }
 
