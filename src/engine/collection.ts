@@ -17,11 +17,12 @@ import { QuiverError, isQuiverError } from '../errors.js';
 import { fuse } from '../fuse/index.js';
 import type { RankedList } from '../fuse/fusion.js';
 import { Bm25Index } from '../index/lexical/bm25.js';
-import type { LexicalIndex, ScoredKey } from '../index/lexical/lexical-index.js';
+import type { DatabaseLexicalIndex, LexicalIndex, ScoredKey } from '../index/lexical/lexical-index.js';
 import { chunkDocument } from '../ingest/chunker.js';
 import type { CompiledFilter } from '../retrieve/filter.js';
 import { compileFilter } from '../retrieve/filter.js';
 import type { CollectionStore, ListPage, StorageBackend } from '../store/store.js';
+import { META_KEYS } from '../store/store.js';
 import type {
   CollectionConfig,
   FusionOptions,
@@ -124,9 +125,21 @@ export class Collection {
     let lexical: LexicalIndex;
     let lexicalPath: string | undefined;
     let lexicalFresh = false;
+    /** For an in-database index behind the store: the seq it is complete through, when < head. */
+    let lexicalCatchUp: { index: DatabaseLexicalIndex; from: number } | undefined;
     if (backend.createLexicalIndex) {
-      lexical = await backend.createLexicalIndex(name, { analyzer, k1: cfg.bm25.k1, b: cfg.bm25.b });
-      lexicalFresh = true; // maintained inside the database, transactionally with the documents
+      const db = await backend.createLexicalIndex(name, { analyzer, k1: cfg.bm25.k1, b: cfg.bm25.b });
+      lexical = db;
+      // Kept in the database, so not rebuilt by the scan below; but its writes follow the store's
+      // commit, so documents committed after its watermark (a process killed in between) are
+      // re-indexed. No watermark (a collection from before it existed): re-index everything once.
+      lexicalFresh = true;
+      const state = await store.getMeta(META_KEYS.lexical);
+      const through =
+        state && typeof state === 'object' && !Array.isArray(state) && typeof state['seq'] === 'number'
+          ? state['seq']
+          : 0;
+      if (through < head) lexicalCatchUp = { index: db, from: through };
     } else {
       lexicalPath = join(dir ?? '.', BM25_FILE);
       const opts = {
@@ -190,6 +203,7 @@ export class Collection {
       }
     }
     if (pending.length) await indexPending();
+    if (lexicalCatchUp) await c.catchUpDatabaseLexical(lexicalCatchUp.index, lexicalCatchUp.from, head);
     if (!lexicalFresh) c.lexicalDirty = true;
     // A rebuilt (even empty) sparse index gets a snapshot at the next flush.
     for (const f of staleSparse) f.dirty = true;
@@ -197,6 +211,27 @@ export class Collection {
     // From here on, writes fill the snippet sentence cache at index time (see applyChanges).
     c.snippets();
     return c;
+  }
+
+  /**
+   * Bring an in-database lexical index up to `head` from the seq it is known complete through:
+   * every document changed since then loses whatever passages the index holds for it (also ones
+   * the engine never saw) and gets its current passages back.
+   */
+  private async catchUpDatabaseLexical(
+    index: DatabaseLexicalIndex,
+    from: number,
+    head: number,
+  ): Promise<void> {
+    const touched: number[] = [];
+    for await (const ch of this.store.changesSince(from)) touched.push(ch.key);
+    for (let i = 0; i < touched.length; i += 1000) {
+      const batch = touched.slice(i, i + 1000);
+      await index.removeDocuments(batch);
+      const docs = await this.store.getByKeys(batch);
+      await index.add(docs.flatMap((d) => this.passagesOf(d)));
+    }
+    await this.store.setMeta(META_KEYS.lexical, { seq: head });
   }
 
   private passagesOf(doc: StoredDocument): Passage[] {
@@ -303,7 +338,11 @@ export class Collection {
       }
     }
     await flushUpserts();
-    if (maxSeq !== this.seenSeq) this.lexicalDirty = true;
+    if (maxSeq !== this.seenSeq) {
+      this.lexicalDirty = true;
+      // An in-database lexical index now holds everything through maxSeq (see catchUpDatabaseLexical).
+      if (this.backend.createLexicalIndex) await this.store.setMeta(META_KEYS.lexical, { seq: maxSeq });
+    }
     this.seenSeq = maxSeq;
     return indexed;
   }

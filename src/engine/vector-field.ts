@@ -15,6 +15,7 @@ import type { VectorIndex } from '../index/vector/vector-index.js';
 import { UsearchVectorIndex } from '../index/vector/usearch.js';
 import { openVectorIndex, saveVectorIndex } from './ann-files.js';
 import type { CollectionStore, StorageBackend } from '../store/store.js';
+import { META_KEYS } from '../store/store.js';
 import type { Passage, VectorFieldConfig } from '../types.js';
 
 export interface VectorFieldState {
@@ -25,8 +26,8 @@ export interface VectorFieldState {
   seq: number;
 }
 
-const metaKey = (field: string) => `vectors:${field}`;
-const stateKey = (field: string) => `embedder-state:${field}`;
+const metaKey = META_KEYS.vectorField;
+const stateKey = META_KEYS.embedderState;
 
 /** Below this many documents a fittable embedder keeps its priors (fitting on 3 docs is noise). */
 export const MIN_FIT_DOCS = 1000;

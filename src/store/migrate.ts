@@ -18,6 +18,7 @@ import { chunkDocument } from '../ingest/chunker.js';
 import type { CollectionConfig, JsonValue, StoredDocument } from '../types.js';
 import { MAX_CHUNKS_PER_DOC } from '../types.js';
 import type { CollectionStore, StorageBackend } from './store.js';
+import { META_KEYS } from './store.js';
 import { vectorToBytes } from './validate.js';
 
 export interface MigrateReport {
@@ -29,9 +30,8 @@ export interface MigrateReport {
 }
 
 const CHECKPOINT = 'migrate:checkpoint';
-/** The engine's per-field meta keys (src/engine/vector-field.ts). */
-const fieldStateKey = (field: string) => `vectors:${field}`;
-const embedderStateKey = (field: string) => `embedder-state:${field}`;
+const fieldStateKey = META_KEYS.vectorField;
+const embedderStateKey = META_KEYS.embedderState;
 
 /** XOR of per-item sha256 digests: equal for equal sets, whatever the order. */
 class SetDigest {
@@ -211,6 +211,8 @@ export async function migrateCollection(
         }
         await dst.setConfig(config);
         await copyFieldState(src, dst, fields);
+        // The target's in-database lexical index now holds every copied passage.
+        if (lexical) await dst.setMeta(META_KEYS.lexical, { seq: await dst.headSeq() });
         await dst.setMeta(CHECKPOINT, { lastId: null, done: true } as unknown as JsonValue);
       }
       const a = await collectionDigest(src, fields);

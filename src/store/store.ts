@@ -7,7 +7,7 @@
  * A write is acknowledged when its promise resolves: from then on it must survive `kill -9`.
  */
 import type { CollectionConfig, JsonValue, QuiverDocument, StoredDocument } from '../types.js';
-import type { LexicalIndex } from '../index/lexical/lexical-index.js';
+import type { DatabaseLexicalIndex } from '../index/lexical/lexical-index.js';
 import type { VectorIndex, VectorMetric } from '../index/vector/vector-index.js';
 import type { Analyzer } from '../analyze/analyzer.js';
 
@@ -91,7 +91,7 @@ export interface StorageBackend {
   createLexicalIndex?(
     collection: string,
     opts: { analyzer: Analyzer; k1: number; b: number },
-  ): Promise<LexicalIndex>;
+  ): Promise<DatabaseLexicalIndex>;
   createVectorIndex?(
     collection: string,
     field: string,
@@ -99,6 +99,23 @@ export interface StorageBackend {
   ): Promise<VectorIndex>;
   close(): Promise<void>;
 }
+
+/**
+ * Meta keys the engine keeps in every store (and `quiver migrate` carries across): one place so
+ * the writer and the copier cannot drift apart.
+ */
+export const META_KEYS = {
+  /** A vector field's watermark and embedder fingerprint (src/engine/vector-field.ts). */
+  vectorField: (field: string) => `vectors:${field}`,
+  /** A fittable embedder's fitted state (e.g. SIF weights). */
+  embedderState: (field: string) => `embedder-state:${field}`,
+  /**
+   * `{ seq }`: the store seq through which an in-database lexical index (Postgres) holds every
+   * passage; the engine catches up from there on open (its writes and the store's commit are not
+   * one transaction, so a killed process can leave committed documents unindexed).
+   */
+  lexical: 'lexical',
+} as const;
 
 /** Collection names become directory and table names: keep them boring. */
 export const COLLECTION_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/;

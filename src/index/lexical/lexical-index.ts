@@ -24,3 +24,12 @@ export interface LexicalIndex {
   search(query: string, k: number, opts?: LexicalSearchOptions): Promise<ScoredKey[]>;
   size(): number;
 }
+
+/**
+ * A lexical index kept in a database (Postgres): it outlives the engine process and may hold
+ * passages the engine no longer knows about (written before a crash), so the engine can remove
+ * every passage of a document by document key when it catches up (see Collection.open).
+ */
+export interface DatabaseLexicalIndex extends LexicalIndex {
+  removeDocuments(docKeys: number[]): Promise<void>;
+}

@@ -51,7 +51,7 @@ describe('BM25 in SQL: maintained statistics', () => {
     await server.stop();
   });
 
-  it('df and n/avgdl equal a recount after inserts, replacements and removals; scores equal the embedded index', async () => {
+  it('df and n/avgdl equal a recount after inserts, replacements, removals by passage and by document; scores equal the embedded index', async () => {
     const opts = { analyzer: createAnalyzer({ language: 'en' }), k1: 0.9, b: 0.4 };
     const pg = await backend.createLexicalIndex('lex', opts);
     const other = await backend.createLexicalIndex('other', opts);
@@ -69,6 +69,11 @@ describe('BM25 in SQL: maintained statistics', () => {
       await pg.remove([...gone, 999]);
       await mem.remove(gone);
       for (const k of gone) live.delete(k);
+      // Removal by document key (the engine's crash catch-up), here one passage per document.
+      const docs = [...live.values()].filter((p) => (p.docKey + round) % 11 === 0).map((p) => p.docKey);
+      await pg.removeDocuments([...docs, 998]);
+      await mem.remove(docs);
+      for (const k of docs) live.delete(k);
     }
     assert.equal(pg.size(), live.size);
     const recount = await backend.pool.query<{ term: string; df: number; counted: string }>(

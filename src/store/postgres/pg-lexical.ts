@@ -11,12 +11,16 @@
 import type pg from 'pg';
 import type { Analyzer } from '../../analyze/analyzer.js';
 import { byte4ToInt, intToByte4 } from '../../index/lexical/bm25.js';
-import type { LexicalIndex, LexicalSearchOptions, ScoredKey } from '../../index/lexical/lexical-index.js';
+import type {
+  DatabaseLexicalIndex,
+  LexicalSearchOptions,
+  ScoredKey,
+} from '../../index/lexical/lexical-index.js';
 import type { Passage } from '../../types.js';
 import { query, withTransaction } from './postgres-backend.js';
 import { Params, filterClause } from './sql-filter.js';
 
-export class PgLexicalIndex implements LexicalIndex {
+export class PgLexicalIndex implements DatabaseLexicalIndex {
   private count = 0;
   /** Passages written since this process last refreshed the planner's statistics. */
   private writtenSinceAnalyze = 0;
@@ -148,6 +152,18 @@ export class PgLexicalIndex implements LexicalIndex {
       }
       this.count -= old.n;
     });
+  }
+
+  async removeDocuments(docKeys: number[]): Promise<void> {
+    for (let i = 0; i < docKeys.length; i += 10_000) {
+      const batch = docKeys.slice(i, i + 10_000);
+      const keys = await query<{ key: string }>(
+        this.pool,
+        'SELECT key FROM quiver_doclen WHERE collection = $1 AND doc_key = ANY($2::bigint[])',
+        [this.collection, batch],
+      );
+      await this.remove(keys.rows.map((r) => Number(r.key)));
+    }
   }
 
   async search(text: string, k: number, opts: LexicalSearchOptions = {}): Promise<ScoredKey[]> {

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Analyzer } from '../../analyze/analyzer.js';
 import { QuiverError } from '../../errors.js';
-import type { LexicalIndex } from '../../index/lexical/lexical-index.js';
+import type { DatabaseLexicalIndex } from '../../index/lexical/lexical-index.js';
 import type { VectorIndex, VectorMetric } from '../../index/vector/vector-index.js';
 import type { CollectionConfig, JsonValue, Metadata, QuiverDocument, StoredDocument } from '../../types.js';
 import { MAX_CHUNKS_PER_DOC } from '../../types.js';
@@ -614,7 +614,7 @@ export class PostgresBackend implements StorageBackend {
   async createLexicalIndex(
     collection: string,
     opts: { analyzer: Analyzer; k1: number; b: number },
-  ): Promise<LexicalIndex> {
+  ): Promise<DatabaseLexicalIndex> {
     return PgLexicalIndex.open(this.pool, collection, opts);
   }
 

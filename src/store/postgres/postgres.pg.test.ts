@@ -153,6 +153,55 @@ describe('postgres backend under the engine', () => {
     }
   });
 
+  it('catches its in-database BM25 up after a writer died between the store commit and the index write', async () => {
+    const q = await Quiver.open({ data: t.dir, store: server.url });
+    await (await q.createCollection('catchup')).upsert(DOCS);
+    await q.close();
+    // What a writer killed right after the store's commit leaves behind: documents changed in the
+    // store of record whose postings were never written (or never removed).
+    const backend = await openPostgresBackend(server.url);
+    const store = await backend.openCollection('catchup');
+    await store.upsert([
+      { id: 'walrus', title: 'Walruses', text: 'Walruses haul out on floating ice.' },
+      { id: 'bees', title: 'Honeybees', text: 'Bees make honey from nectar.' },
+    ]);
+    await store.delete(['coffee']);
+    const head = await store.headSeq();
+    await backend.close();
+
+    const local = await Quiver.open({ data: t.dir });
+    const pg = await Quiver.open({ data: t.dir, store: server.url });
+    try {
+      const cp = await pg.getCollection('catchup');
+      const cl = await local.createCollection('catchup-reference');
+      await cl.upsert(DOCS.filter((d) => d.id !== 'coffee' && d.id !== 'bees'));
+      await cl.upsert([
+        { id: 'walrus', title: 'Walruses', text: 'Walruses haul out on floating ice.' },
+        { id: 'bees', title: 'Honeybees', text: 'Bees make honey from nectar.' },
+      ]);
+      for (const query of ['walruses on ice', 'espresso coffee', 'bees dance flowers', 'fish rivers crash']) {
+        const a = (await cp.search({ query, mode: 'lexical', k: 10 })).hits;
+        const b = (await cl.search({ query, mode: 'lexical', k: 10 })).hits;
+        assert.deepEqual(
+          a.map((h) => h.id),
+          b.map((h) => h.id),
+          `"${query}": the new document is found, the deleted and replaced texts are not`,
+        );
+        // Equal scores mean equal statistics too (N, average length, document frequencies).
+        a.forEach((h, i) => assert.ok(Math.abs(h.score - b[i]!.score) < 1e-4, `"${query}" scores agree`));
+      }
+      assert.equal((await cp.search({ query: 'espresso', mode: 'lexical' })).hits.length, 0);
+      assert.equal((await cp.search({ query: 'walruses', mode: 'lexical' })).hits[0]?.id, 'walrus');
+      const check = await openPostgresBackend(server.url);
+      const meta = await (await check.openCollection('catchup')).getMeta('lexical');
+      await check.close();
+      assert.deepEqual(meta, { seq: head }, 'the watermark records what the index now holds');
+    } finally {
+      await pg.close();
+      await local.close();
+    }
+  });
+
   it('migrates embedded → postgres → embedded preserving documents, vectors (bit-exact) and config', async () => {
     const src = tempDir();
     const back = tempDir();
