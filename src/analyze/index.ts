@@ -11,6 +11,7 @@ import { stemmer as porterStemmer } from 'stemmer';
 import { QuiverError } from '../errors.js';
 import type { AnalyzerConfig } from '../types.js';
 import type { Analyzer } from './analyzer.js';
+import { wordSegments } from './words.js';
 
 export type { Analyzer } from './analyzer.js';
 
@@ -115,14 +116,8 @@ function segmenter(lang: string): Intl.Segmenter {
 
 /** UAX#29 word tokens (letters, digits, ideographs), as Lucene's StandardTokenizer emits them. */
 export function tokenize(text: string, lang = 'en'): string[] {
-  const out: string[] = [];
-  for (const seg of segmenter(lang).segment(text)) {
-    if (!seg.isWordLike) continue;
-    const t = seg.segment;
-    // Lucene splits over-long tokens; dropping them is simpler and they never match anyway.
-    if (t.length <= MAX_TOKEN_LENGTH) out.push(t);
-  }
-  return out;
+  // Lucene splits over-long tokens; dropping them is simpler and they never match anyway.
+  return wordSegments(text, segmenter(lang), MAX_TOKEN_LENGTH);
 }
 
 /** Lucene's EnglishPossessiveFilter: strip a trailing 's (also with ’ or ＇). */
