@@ -14,7 +14,7 @@ import * as ort from 'onnxruntime-node';
 import { runEmbedderConformance } from '../embedder.conformance.js';
 import { createEmbedder, getModelSpec, registerModel } from '../index.js';
 import type { Pooling } from '../registry.js';
-import { OnnxEmbedder, packBatches } from './onnx-embedder.js';
+import { OnnxEmbedder, hiddenStates, packBatches } from './onnx-embedder.js';
 
 const fixtures = fileURLToPath(new URL('../../../.cache/fixtures/', import.meta.url));
 const TINY = join(fixtures, 'tiny-bert');
@@ -289,6 +289,66 @@ describe('onnx provider: tokenization, truncation, batching, Matryoshka', () => 
       assert.match(e.message, /model_quantized\.onnx/);
       return true;
     });
+  });
+});
+
+describe('onnx provider: other export layouts of the same model', () => {
+  it('pools token_embeddings (not a sentence_embedding listed first) and feeds position_ids', async () => {
+    // The fixture's weights rewritten as a sentence-transformers/decoder-style export.
+    const dir = mkdtempSync(join(tmpdir(), 'quiver-variant-'));
+    try {
+      mkdirSync(join(dir, 'onnx'));
+      for (const f of ['tokenizer.json', 'tokenizer_config.json', 'config.json'])
+        copyFileSync(join(TINY, f), join(dir, f));
+      const script = fileURLToPath(new URL('../../../scripts/export_variant_onnx.py', import.meta.url));
+      execFileSync('/usr/bin/python3', [
+        script,
+        join(TINY, 'onnx', 'model.onnx'),
+        join(dir, 'onnx', 'model.onnx'),
+      ]);
+      const session = await ort.InferenceSession.create(join(dir, 'onnx', 'model.onnx'));
+      assert.deepEqual(session.outputNames, ['sentence_embedding', 'token_embeddings']);
+      assert.ok(session.inputNames.includes('position_ids'));
+      await session.release();
+
+      const texts = ['short one', 'a considerably longer sentence that pads the others', 'mid size'];
+      // A decoder-style spec served locally: last-token pooling, as e5-mistral or gte-Qwen2 are.
+      registerModel({
+        name: 'test/tiny-decoder-style',
+        family: 'test',
+        provider: 'onnx',
+        dims: 32,
+        maxTokens: 512,
+        pooling: 'last',
+        normalize: true,
+      });
+      for (const model of ['e5-small-v2', 'test/tiny-decoder-style']) {
+        const reference = await createEmbedder(model, { modelDir: TINY });
+        const variant = await createEmbedder(model, { modelDir: dir });
+        try {
+          const want = await reference.embed(texts, { role: 'query', task: 'Find it' });
+          const got = await variant.embed(texts, { role: 'query', task: 'Find it' });
+          texts.forEach((t, i) => assert.ok(maxAbsDiff(got[i]!, want[i]!) < 1e-6, `${model}: ${t}`));
+        } finally {
+          await reference.close();
+          await variant.close();
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names the outputs when none is per-token', () => {
+    const pooled = new ort.Tensor('float32', new Float32Array(6), [2, 3]);
+    assert.throws(
+      () => hiddenStates({ sentence_embedding: pooled }, ['sentence_embedding'], '/m/model.onnx'),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'INVALID_CONFIG');
+        assert.match(e.message, /no per-token output.*sentence_embedding \[2×3\]/);
+        return true;
+      },
+    );
   });
 });
 

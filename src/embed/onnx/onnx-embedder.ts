@@ -272,11 +272,14 @@ export class OnnxEmbedder implements Embedder {
     };
     if (this.inputNames.has('token_type_ids'))
       feeds['token_type_ids'] = new ort.Tensor('int64', new BigInt64Array(n * len), [n, len]);
+    // Decoder exports (Mistral, Qwen) take positions; rows are right-padded, so 0..len-1 each.
+    if (this.inputNames.has('position_ids')) {
+      const pos = new BigInt64Array(n * len);
+      for (let i = 0; i < n; i++) for (let j = 0; j < len; j++) pos[i * len + j] = BigInt(j);
+      feeds['position_ids'] = new ort.Tensor('int64', pos, [n, len]);
+    }
     const result = await this.session.run(feeds);
-    const outName = this.session.outputNames.includes('last_hidden_state')
-      ? 'last_hidden_state'
-      : this.session.outputNames[0]!;
-    const hidden = result[outName]!;
+    const hidden = hiddenStates(result, this.session.outputNames, this.modelPath);
     const data = hidden.data as Float32Array;
     const h = Number(hidden.dims[2]);
     const pooled: Float32Array[] = [];
@@ -294,6 +297,30 @@ export class OnnxEmbedder implements Embedder {
   async close(): Promise<void> {
     await this.session.release();
   }
+}
+
+/**
+ * The per-token hidden states among a model's outputs, which Quiver pools itself: Optimum and
+ * transformers.js exports call them `last_hidden_state`; sentence-transformers exports
+ * `token_embeddings`, next to a pooled `sentence_embedding` that may come first. Otherwise the
+ * first 3-D output.
+ */
+export function hiddenStates(
+  result: Record<string, ort.Tensor>,
+  outputNames: readonly string[],
+  modelPath: string,
+): ort.Tensor {
+  for (const name of ['last_hidden_state', 'token_embeddings']) if (result[name]) return result[name];
+  for (const name of outputNames) if (result[name]?.dims.length === 3) return result[name];
+  throw new QuiverError(
+    'INVALID_CONFIG',
+    `${modelPath} has no per-token output to pool (outputs: ${outputNames
+      .map((o) => `${o} [${result[o]?.dims.join('×') ?? '?'}]`)
+      .join(
+        ', ',
+      )}); export it with its last hidden state (e.g. optimum-cli export onnx --task feature-extraction)`,
+    { location: { file: modelPath } },
+  );
 }
 
 /** The embedder contract: batched and one-at-a-time vectors agree within this (conformance suite). */
