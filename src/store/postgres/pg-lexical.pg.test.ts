@@ -5,12 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { createAnalyzer } from '../../analyze/index.js';
 import { Bm25Index } from '../../index/lexical/bm25.js';
 import type { Passage } from '../../types.js';
 import { DEFAULT_COLLECTION_CONFIG } from '../../types.js';
 import type { PostgresBackend } from './postgres-backend.js';
-import { openPostgresBackend } from './postgres-backend.js';
+import { MIGRATIONS, openPostgresBackend } from './postgres-backend.js';
+import { PgLexicalIndex } from './pg-lexical.js';
+import { startDebianPostgres } from './testing/debian-postgres.js';
 import { startPgliteServer } from './testing/pglite-server.js';
 import type { PgliteServer } from './testing/pglite-server.js';
 
@@ -101,6 +104,48 @@ describe('BM25 in SQL: maintained statistics', () => {
       const bScore = new Map(b.map((h) => [h.key, h.score]));
       for (const h of a)
         if (bScore.has(h.key)) assert.ok(Math.abs(h.score - bScore.get(h.key)!) < 1e-4, `${q} key ${h.key}`);
+    }
+  });
+});
+
+describe('BM25 in SQL: two engine processes indexing the same passages at once (Debian PostgreSQL)', () => {
+  // Every engine replays the store's change log, so two servers on one database index each other's
+  // writes too, sometimes at the same moment. PGlite serves one connection at a time and cannot
+  // show this; a real server can.
+  it('neither write fails and the statistics still equal a recount', async (t) => {
+    const server = await startDebianPostgres();
+    if (!server) return t.skip('no Debian PostgreSQL here');
+    const url = server.url.replace(/\?.*$/, '');
+    const pools = [
+      new pg.Pool({ connectionString: url, max: 2 }),
+      new pg.Pool({ connectionString: url, max: 2 }),
+    ];
+    try {
+      const setup = await pools[0]!.connect();
+      await setup.query('BEGIN');
+      for (const m of MIGRATIONS) await setup.query(m.sql);
+      await setup.query('COMMIT');
+      setup.release();
+      const opts = { analyzer: createAnalyzer({ language: 'en' }), k1: 0.9, b: 0.4 };
+      const [a, b] = await Promise.all(pools.map((p) => PgLexicalIndex.open(p, 'race', opts)));
+      for (let round = 0; round < 30; round++) {
+        const batch = Array.from({ length: 30 }, (_, i) => passage(1 + ((round * 13 + i) % 60), round + i));
+        await Promise.all([a!.add(batch), b!.add(batch)]);
+      }
+      const recount = await pools[0]!.query<{ bad: string }>(
+        `SELECT count(*) AS bad FROM (SELECT term, count(*) AS n FROM quiver_postings WHERE collection = 'race' GROUP BY term) c
+         FULL JOIN (SELECT term, df FROM quiver_df WHERE collection = 'race' AND df <> 0) d USING (term)
+         WHERE coalesce(c.n, 0) <> coalesce(d.df, 0)`,
+      );
+      assert.equal(Number(recount.rows[0]!.bad), 0, 'document frequencies match a recount');
+      const stats = await pools[0]!.query<{ ok: boolean }>(
+        `SELECT s.n = (SELECT count(*) FROM quiver_doclen WHERE collection = 'race') AS ok
+         FROM quiver_lexstats s WHERE s.collection = 'race'`,
+      );
+      assert.equal(stats.rows[0]!.ok, true, 'n matches a recount');
+    } finally {
+      await Promise.all(pools.map((p) => p.end()));
+      await server.stop();
     }
   });
 });

@@ -83,7 +83,8 @@ export class PgLexicalIndex implements DatabaseLexicalIndex {
         pTfs.push(n);
       }
     }
-    await withTransaction(this.pool, async (c) => {
+    const added = await withTransaction(this.pool, async (c) => {
+      await this.lockStatistics(c);
       const old = await this.dropKeys(c, keys);
       await c.query(
         'INSERT INTO quiver_doclen (collection, key, doc_key, len, norm_len) SELECT $1, k, dk, l, n FROM unnest($2::bigint[], $3::bigint[], $4::int[], $5::int[]) AS u(k, dk, l, n)',
@@ -109,8 +110,9 @@ export class PgLexicalIndex implements DatabaseLexicalIndex {
          ON CONFLICT (collection) DO UPDATE SET n = quiver_lexstats.n + excluded.n, total_len = quiver_lexstats.total_len + excluded.total_len`,
         [this.collection, keys.length - old.n, totalLen - old.totalLen],
       );
-      this.count += keys.length - old.n;
+      return keys.length - old.n;
     });
+    this.count += added;
     // After a bulk load the planner still believes the tables are tiny and picks nested loops and
     // sorts (2× slower queries); autovacuum would fix that eventually, and some servers (PGlite)
     // have none. ANALYZE samples a bounded number of rows, so this stays cheap.
@@ -119,6 +121,21 @@ export class PgLexicalIndex implements DatabaseLexicalIndex {
       this.writtenSinceAnalyze = 0;
       await query(this.pool, 'ANALYZE quiver_postings, quiver_doclen, quiver_df');
     }
+  }
+
+  /**
+   * Writers of one collection's postings take turns. Every engine process replays the store's
+   * change log, so two servers on one database index the same passages, sometimes at once; each
+   * write reads what is there (to take it out of the running df and statistics) and replaces it,
+   * and under READ COMMITTED two such writes interleaved would count a posting twice or collide
+   * on a key. Locking the collection's statistics row first makes each see the other's result.
+   */
+  private async lockStatistics(c: pg.PoolClient): Promise<void> {
+    await c.query(
+      'INSERT INTO quiver_lexstats (collection, n, total_len) VALUES ($1, 0, 0) ON CONFLICT (collection) DO NOTHING',
+      [this.collection],
+    );
+    await c.query('SELECT 1 FROM quiver_lexstats WHERE collection = $1 FOR UPDATE', [this.collection]);
   }
 
   /** Delete passages' postings and lengths, taking them out of the df and statistics tables. */
@@ -142,7 +159,8 @@ export class PgLexicalIndex implements DatabaseLexicalIndex {
 
   async remove(keys: number[]): Promise<void> {
     if (keys.length === 0) return;
-    await withTransaction(this.pool, async (c) => {
+    const removed = await withTransaction(this.pool, async (c) => {
+      await this.lockStatistics(c);
       const old = await this.dropKeys(c, keys);
       if (old.n > 0) {
         await c.query(
@@ -150,8 +168,9 @@ export class PgLexicalIndex implements DatabaseLexicalIndex {
           [this.collection, old.n, old.totalLen],
         );
       }
-      this.count -= old.n;
+      return old.n;
     });
+    this.count -= removed;
   }
 
   async removeDocuments(docKeys: number[]): Promise<void> {
