@@ -78,6 +78,16 @@ export type EmbedderSource = (field: CollectionConfig['vectors'][number]) => Pro
 
 const BM25_FILE = 'bm25.idx';
 
+/** An in-database index to bring up to the store's head on open (Collection.catchUpDatabaseIndexes). */
+interface DatabaseCatchUp {
+  /** The store seq it is known complete through. */
+  from: number;
+  removeDocuments(docKeys: number[]): Promise<void>;
+  reindex(docs: StoredDocument[]): Promise<void>;
+  /** Record that it is complete through the head. */
+  done(): Promise<unknown>;
+}
+
 export class Collection {
   private readonly docs = new DocTable();
   private seenSeq = 0;
@@ -178,7 +188,10 @@ export class Collection {
         );
       }
       const encoder = f.model === 'user' ? undefined : await sparseEncoderFor!(f);
-      sparse.push(await SparseField.open(f, encoder, dir, head));
+      const database = backend.createSparseIndex
+        ? { index: await backend.createSparseIndex(name, f.name), store }
+        : undefined;
+      sparse.push(await SparseField.open(f, encoder, { dir, head, ...(database ? { database } : {}) }));
     }
     const staleSparse = sparse.filter((f) => !f.fresh);
 
@@ -203,10 +216,37 @@ export class Collection {
       }
     }
     if (pending.length) await indexPending();
-    if (lexicalCatchUp) await c.catchUpDatabaseLexical(lexicalCatchUp.index, lexicalCatchUp.from, head);
+    // In-database indexes behind the store are caught up from their watermarks.
+    const behind: DatabaseCatchUp[] = [];
+    if (lexicalCatchUp) {
+      const db = lexicalCatchUp.index;
+      behind.push({
+        from: lexicalCatchUp.from,
+        removeDocuments: (keys) => db.removeDocuments(keys),
+        reindex: (docs) => db.add(docs.flatMap((d) => c.passagesOf(d))),
+        done: () => store.setMeta(META_KEYS.lexical, { seq: head }),
+      });
+    }
+    for (const f of sparse) {
+      if (f.catchUpFrom === undefined) continue;
+      behind.push({
+        from: f.catchUpFrom,
+        removeDocuments: (keys) => f.removeDocuments(keys),
+        reindex: (docs) => {
+          const byKey = new Map(docs.map((d) => [d.key, d]));
+          return f.indexPassages(
+            docs.flatMap((d) => c.passagesOf(d)),
+            (k) => byKey.get(k),
+          );
+        },
+        done: () => f.persist(head),
+      });
+    }
+    if (behind.length) await c.catchUpDatabaseIndexes(behind);
     if (!lexicalFresh) c.lexicalDirty = true;
-    // A rebuilt (even empty) sparse index gets a snapshot at the next flush.
+    // A rebuilt (even empty) sparse index gets a snapshot (or its watermark) at the next flush.
     for (const f of staleSparse) f.dirty = true;
+    for (const f of staleSparse) if (f.inDatabase) await f.persist(head);
     c.seenSeq = head;
     // From here on, writes fill the snippet sentence cache at index time (see applyChanges).
     c.snippets();
@@ -214,24 +254,23 @@ export class Collection {
   }
 
   /**
-   * Bring an in-database lexical index up to `head` from the seq it is known complete through:
+   * Bring in-database indexes up to the store's head from the seq each is known complete through:
    * every document changed since then loses whatever passages the index holds for it (also ones
    * the engine never saw) and gets its current passages back.
    */
-  private async catchUpDatabaseLexical(
-    index: DatabaseLexicalIndex,
-    from: number,
-    head: number,
-  ): Promise<void> {
-    const touched: number[] = [];
-    for await (const ch of this.store.changesSince(from)) touched.push(ch.key);
-    for (let i = 0; i < touched.length; i += 1000) {
-      const batch = touched.slice(i, i + 1000);
-      await index.removeDocuments(batch);
-      const docs = await this.store.getByKeys(batch);
-      await index.add(docs.flatMap((d) => this.passagesOf(d)));
+  private async catchUpDatabaseIndexes(behind: DatabaseCatchUp[]): Promise<void> {
+    const from = Math.min(...behind.map((t) => t.from));
+    const changed: { key: number; seq: number }[] = [];
+    for await (const ch of this.store.changesSince(from)) changed.push({ key: ch.key, seq: ch.seq });
+    for (const t of behind) {
+      const touched = changed.filter((ch) => ch.seq > t.from).map((ch) => ch.key);
+      for (let i = 0; i < touched.length; i += 1000) {
+        const batch = touched.slice(i, i + 1000);
+        await t.removeDocuments(batch);
+        await t.reindex(await this.store.getByKeys(batch));
+      }
+      await t.done();
     }
-    await this.store.setMeta(META_KEYS.lexical, { seq: head });
   }
 
   private passagesOf(doc: StoredDocument): Passage[] {
@@ -340,8 +379,9 @@ export class Collection {
     await flushUpserts();
     if (maxSeq !== this.seenSeq) {
       this.lexicalDirty = true;
-      // An in-database lexical index now holds everything through maxSeq (see catchUpDatabaseLexical).
+      // In-database indexes now hold everything through maxSeq (see catchUpDatabaseIndexes).
       if (this.backend.createLexicalIndex) await this.store.setMeta(META_KEYS.lexical, { seq: maxSeq });
+      for (const f of this.sparse) if (f.inDatabase) await f.persist(maxSeq);
     }
     this.seenSeq = maxSeq;
     return indexed;
@@ -466,12 +506,14 @@ export class Collection {
       store: this.backend.kind,
       seq: this.seenSeq,
       vectorFields,
-      sparseFields: this.sparse.map((f) => ({
-        name: f.name,
-        model: f.config.model,
-        passages: f.size(),
-        terms: f.vocabularySize(),
-      })),
+      sparseFields: await Promise.all(
+        this.sparse.map(async (f) => ({
+          name: f.name,
+          model: f.config.model,
+          passages: f.size(),
+          terms: await f.vocabularySize(),
+        })),
+      ),
       analyzer: this.cfg.analyzer,
       bm25: this.cfg.bm25,
       chunking: this.cfg.chunking,
@@ -615,13 +657,11 @@ export class Collection {
     }
     const sparseTerms = new Map<string, Map<number, ScoredKey>>();
     if (sparseFields.length) {
-      // Sparse indexes live in memory for every backend, so they filter through the document table.
-      const sparseFilter = filter
-        ? this.backend.createLexicalIndex
-          ? this.docs.bind(filter)
-          : filter
-        : undefined;
       for (const f of sparseFields) {
+        // `filter` is SQL-ready when the backend searches in the database, else bound to the
+        // document table; an in-memory sparse index on such a backend needs the bound form.
+        const sparseFilter =
+          filter && this.backend.createLexicalIndex && !f.inDatabase ? this.docs.bind(filter) : filter;
         const qv = await f.queryVector(query, req.sparseQuery);
         const hits = await f.search(qv, depth, {
           ...(sparseFilter ? { filter: sparseFilter } : {}),

@@ -8,8 +8,10 @@
  *                 bring theirs in `sparseQuery`.
  *   any other     a sparse encoder (ONNX SPLADE-style or remote) over each passage's text;
  *                 queries are encoded from the query text.
- * The index file beside the store carries the store seq it reflects and what produced it; one
- * that disagrees is rebuilt (user vectors are re-read from the store, model vectors re-encoded).
+ * In memory, the index file beside the store carries the store seq it reflects and what produced
+ * it; one that disagrees is rebuilt (user vectors are re-read from the store, model vectors
+ * re-encoded). In the database (Postgres), the field's meta row records the same, and the index is
+ * caught up from there or rebuilt (see Collection.open).
  */
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
@@ -17,7 +19,9 @@ import type { SparseEncoder } from '../embed/sparse/sparse-encoder.js';
 import { QuiverError, isQuiverError } from '../errors.js';
 import type { ScoredKey, LexicalSearchOptions } from '../index/lexical/lexical-index.js';
 import { InvertedSparseIndex } from '../index/sparse/inverted-sparse.js';
-import type { SparseItem, SparseVector } from '../index/sparse/sparse-index.js';
+import type { DatabaseSparseIndex, SparseItem, SparseVector } from '../index/sparse/sparse-index.js';
+import type { CollectionStore } from '../store/store.js';
+import { META_KEYS } from '../store/store.js';
 import { sparseVectorProblem } from '../store/validate.js';
 import type { Passage, SparseFieldConfig, StoredDocument } from '../types.js';
 import { passageText } from './vector-field.js';
@@ -30,17 +34,28 @@ export type SparseEncoderSource = (field: SparseFieldConfig) => Promise<SparseEn
 /** Passages per encoder call while (re)indexing. */
 const ENCODE_BATCH = 64;
 
+/** Where a field's index lives: in memory with a snapshot file, or in the database. */
+type Backing =
+  | { kind: 'memory'; index: InvertedSparseIndex; path: string | undefined }
+  | { kind: 'database'; index: DatabaseSparseIndex; store: CollectionStore; fingerprint: string };
+
 export class SparseField {
-  /** Index changed since the last snapshot. */
+  /** Index changed since the last snapshot (in memory). */
   dirty = false;
+  /** In the database: the seq last recorded as indexed through. */
+  private recordedSeq = -1;
 
   private constructor(
     readonly config: SparseFieldConfig,
-    private index: InvertedSparseIndex,
+    private readonly backing: Backing,
     readonly encoder: SparseEncoder | undefined,
-    private readonly path: string | undefined,
-    /** Whether the loaded snapshot reflects the store's head (no rebuild needed). */
+    /** Whether the index reflects the store's head or `catchUpFrom` (no full rebuild needed). */
     readonly fresh: boolean,
+    /**
+     * In the database: the seq the index is complete through, when behind the store's head (a
+     * process died between a commit and its indexing); Collection.open re-indexes what changed since.
+     */
+    readonly catchUpFrom?: number,
   ) {}
 
   get name(): string {
@@ -51,13 +66,18 @@ export class SparseField {
     return this.config.model === USER_SPARSE_MODEL;
   }
 
-  /** Passages with a vector in the index. */
-  size(): number {
-    return this.index.size();
+  /** Filters reach an in-database index as SQL, an in-memory one bound to the document table. */
+  get inDatabase(): boolean {
+    return this.backing.kind === 'database';
   }
 
-  vocabularySize(): number {
-    return this.index.vocabularySize();
+  /** Passages with a vector in the index. */
+  size(): number {
+    return this.backing.index.size();
+  }
+
+  async vocabularySize(): Promise<number> {
+    return this.backing.index.vocabularySize();
   }
 
   /** What produced the vectors: a snapshot made from anything else is not served. */
@@ -69,24 +89,51 @@ export class SparseField {
     return JSON.stringify({ model, modelDir, url, source, topK, queryTopK });
   }
 
+  /**
+   * In memory (`dir` holds the snapshot; none for a backend without files), or in the database
+   * when the backend keeps sparse indexes there (`database`).
+   */
   static async open(
     config: SparseFieldConfig,
     encoder: SparseEncoder | undefined,
-    dir: string | undefined,
-    head: number,
+    where: {
+      dir: string | undefined;
+      head: number;
+      database?: { index: DatabaseSparseIndex; store: CollectionStore };
+    },
   ): Promise<SparseField> {
+    const { dir, head, database } = where;
     const fingerprint = SparseField.fingerprint(config);
+    if (database) {
+      const backing = { kind: 'database' as const, ...database, fingerprint };
+      const state = await database.store.getMeta(META_KEYS.sparseField(config.name));
+      const recorded =
+        state && typeof state === 'object' && !Array.isArray(state) ? state : ({} as Record<string, unknown>);
+      if (recorded['fingerprint'] !== fingerprint || typeof recorded['seq'] !== 'number') {
+        // Made by something else (another model), or never recorded: rebuilt from the store.
+        await database.index.clear();
+        return new SparseField(config, backing, encoder, false);
+      }
+      const seq = recorded['seq'];
+      return new SparseField(config, backing, encoder, true, seq < head ? seq : undefined);
+    }
     const path = dir === undefined ? undefined : join(dir, `sparse-${config.name}.idx`);
     if (path) {
       try {
         const loaded = await InvertedSparseIndex.load(path, { fingerprint });
-        if (loaded.watermark === head) return new SparseField(config, loaded.index, encoder, path, true);
+        if (loaded.watermark === head)
+          return new SparseField(config, { kind: 'memory', index: loaded.index, path }, encoder, true);
       } catch (e) {
         // Missing, torn, stale or foreign snapshot: rebuilt by the collection from the store.
         if (!isQuiverError(e) && (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       }
     }
-    return new SparseField(config, new InvertedSparseIndex({ fingerprint }), encoder, path, false);
+    return new SparseField(
+      config,
+      { kind: 'memory', index: new InvertedSparseIndex({ fingerprint }), path },
+      encoder,
+      false,
+    );
   }
 
   /**
@@ -103,6 +150,7 @@ export class SparseField {
     if (this.isUser) {
       items = passages.map((p) => ({
         key: p.key,
+        docKey: p.docKey,
         vector: (p.chunk === 0 ? docOf(p.docKey)?.sparse?.[this.name] : undefined) ?? {},
       }));
     } else {
@@ -112,17 +160,22 @@ export class SparseField {
         const vectors = await this.encoderOrThrow().encodeDocuments(
           batch.map((p) => passageText(p, this.config.source)),
         );
-        batch.forEach((p, j) => items.push({ key: p.key, vector: vectors[j] ?? {} }));
+        batch.forEach((p, j) => items.push({ key: p.key, docKey: p.docKey, vector: vectors[j] ?? {} }));
       }
     }
-    await this.index.upsert(items);
+    await this.backing.index.upsert(items);
     this.dirty = true;
   }
 
   async remove(keys: number[]): Promise<void> {
     if (keys.length === 0) return;
-    await this.index.remove(keys);
+    await this.backing.index.remove(keys);
     this.dirty = true;
+  }
+
+  /** In the database: drop every passage of these documents (catch-up after a crash). */
+  async removeDocuments(docKeys: number[]): Promise<void> {
+    if (this.backing.kind === 'database') await this.backing.index.removeDocuments(docKeys);
   }
 
   private encoderOrThrow(): SparseEncoder {
@@ -157,17 +210,28 @@ export class SparseField {
   }
 
   search(query: SparseVector, k: number, opts: LexicalSearchOptions): Promise<ScoredKey[]> {
-    return this.index.search(query, k, opts);
+    return this.backing.index.search(query, k, opts);
   }
 
-  /** Write the snapshot with the store seq it reflects (embedded backends only). */
+  /**
+   * Record that the index holds everything through store seq `watermark`: the snapshot file in
+   * memory (written when dirty, at flush), the field's meta row in the database (after every
+   * indexed batch, so a crash re-indexes little).
+   */
   async persist(watermark: number): Promise<void> {
-    if (!this.path || !this.dirty) return;
-    await this.index.save(this.path, { watermark });
+    const b = this.backing;
+    if (b.kind === 'database') {
+      if (watermark === this.recordedSeq) return;
+      await b.store.setMeta(META_KEYS.sparseField(this.name), { seq: watermark, fingerprint: b.fingerprint });
+      this.recordedSeq = watermark;
+      return;
+    }
+    if (!b.path || !this.dirty) return;
+    await b.index.save(b.path, { watermark });
     this.dirty = false;
   }
 
   async removeFile(): Promise<void> {
-    if (this.path) await rm(this.path, { force: true });
+    if (this.backing.kind === 'memory' && this.backing.path) await rm(this.backing.path, { force: true });
   }
 }

@@ -8,6 +8,7 @@
  */
 import type { CollectionConfig, JsonValue, QuiverDocument, StoredDocument } from '../types.js';
 import type { DatabaseLexicalIndex } from '../index/lexical/lexical-index.js';
+import type { DatabaseSparseIndex } from '../index/sparse/sparse-index.js';
 import type { VectorIndex, VectorMetric } from '../index/vector/vector-index.js';
 import type { Analyzer } from '../analyze/analyzer.js';
 
@@ -92,6 +93,7 @@ export interface StorageBackend {
     collection: string,
     opts: { analyzer: Analyzer; k1: number; b: number },
   ): Promise<DatabaseLexicalIndex>;
+  createSparseIndex?(collection: string, field: string): Promise<DatabaseSparseIndex>;
   createVectorIndex?(
     collection: string,
     field: string,
@@ -115,6 +117,8 @@ export const META_KEYS = {
    * one transaction, so a killed process can leave committed documents unindexed).
    */
   lexical: 'lexical',
+  /** `{ seq, fingerprint }`: the same for an in-database sparse field's index. */
+  sparseField: (field: string) => `sparse:${field}`,
 } as const;
 
 /** Collection names become directory and table names: keep them boring. */

@@ -4,6 +4,7 @@
  * runs in postgres.pg.test.ts.
  */
 import { runLexicalConformance } from '../../index/lexical/lexical.conformance.js';
+import { runSparseConformance } from '../../index/sparse/sparse-index.conformance.js';
 import { runVectorIndexConformance } from '../../index/vector/vector-index.conformance.js';
 import { createAnalyzer } from '../../analyze/index.js';
 import { DEFAULT_COLLECTION_CONFIG } from '../../types.js';
@@ -50,3 +51,17 @@ runVectorIndexConformance(
   // pgvector evaluates filters in SQL, so filters carry their allowed keys as the engine sends them.
   { metrics: ['cos', 'ip', 'l2'], keysOnly: true },
 );
+
+runSparseConformance('postgres (learned sparse in SQL, pglite-socket)', async () => {
+  const server = await startPgliteServer();
+  const backend = await openPostgresBackend(server.url);
+  await backend.createCollection('sparse', DEFAULT_COLLECTION_CONFIG);
+  const index = await backend.createSparseIndex('sparse', 'splade');
+  return {
+    index,
+    async cleanup() {
+      await backend.close();
+      await server.stop();
+    },
+  };
+});

@@ -220,15 +220,16 @@ export class PgLexicalIndex implements DatabaseLexicalIndex {
         WHERE po.collection = ${coll} ${filter})
       SELECT key, sum(s) AS score${opts.explain ? ', jsonb_object_agg(term, s) AS terms' : ''}
       FROM contrib GROUP BY key ORDER BY score DESC, key LIMIT ${limit}`;
-    const r = await query<{ key: string; score: number; terms?: Record<string, number> }>(
-      this.pool,
-      sql,
-      p.values,
-    );
-    return r.rows.map((row) => ({
-      key: Number(row.key),
-      score: Number(row.score),
-      ...(row.terms ? { terms: row.terms } : {}),
-    }));
+    return queryScoredKeys(this.pool, sql, p.values);
   }
+}
+
+/** Run a top-k statement returning (key, score[, terms]) rows: BM25 and learned sparse in SQL. */
+export async function queryScoredKeys(pool: pg.Pool, sql: string, values: unknown[]): Promise<ScoredKey[]> {
+  const r = await query<{ key: string; score: number; terms?: Record<string, number> }>(pool, sql, values);
+  return r.rows.map((row) => ({
+    key: Number(row.key),
+    score: Number(row.score),
+    ...(row.terms ? { terms: row.terms } : {}),
+  }));
 }

@@ -12,6 +12,7 @@ import pg from 'pg';
 import type { Analyzer } from '../../analyze/analyzer.js';
 import { QuiverError } from '../../errors.js';
 import type { DatabaseLexicalIndex } from '../../index/lexical/lexical-index.js';
+import type { DatabaseSparseIndex } from '../../index/sparse/sparse-index.js';
 import type { VectorIndex, VectorMetric } from '../../index/vector/vector-index.js';
 import type { CollectionConfig, JsonValue, Metadata, QuiverDocument, StoredDocument } from '../../types.js';
 import { MAX_CHUNKS_PER_DOC } from '../../types.js';
@@ -26,6 +27,7 @@ import type {
 import { COLLECTION_NAME } from '../store.js';
 import { bytesToVector, validateBatch, vectorToBytes } from '../validate.js';
 import { PgLexicalIndex } from './pg-lexical.js';
+import { PgSparseIndex } from './pg-sparse.js';
 import { PgVectorIndex } from './pg-vector.js';
 
 export const MIGRATIONS: { version: number; sql: string }[] = [
@@ -119,6 +121,21 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
         collection text PRIMARY KEY, n bigint NOT NULL, total_len bigint NOT NULL);
       INSERT INTO quiver_lexstats (collection, n, total_len) SELECT collection, count(*), sum(len) FROM quiver_doclen GROUP BY collection
         ON CONFLICT DO NOTHING;
+    `,
+  },
+  {
+    // Learned-sparse fields in the database (./pg-sparse.ts): postings per (field, term, passage)
+    // and one row per indexed passage (for counts and removal by document).
+    version: 7,
+    sql: `
+      CREATE TABLE IF NOT EXISTS quiver_sparse_postings (
+        collection text NOT NULL, field text NOT NULL, term text NOT NULL, key bigint NOT NULL,
+        doc_key bigint NOT NULL, weight real NOT NULL, PRIMARY KEY (collection, field, term, key));
+      CREATE INDEX IF NOT EXISTS quiver_sparse_postings_key ON quiver_sparse_postings (collection, field, key);
+      CREATE TABLE IF NOT EXISTS quiver_sparse_passages (
+        collection text NOT NULL, field text NOT NULL, key bigint NOT NULL, doc_key bigint NOT NULL,
+        PRIMARY KEY (collection, field, key));
+      CREATE INDEX IF NOT EXISTS quiver_sparse_passages_doc ON quiver_sparse_passages (collection, field, doc_key);
     `,
   },
 ];
@@ -600,6 +617,8 @@ export class PostgresBackend implements StorageBackend {
         'quiver_doclen',
         'quiver_df',
         'quiver_lexstats',
+        'quiver_sparse_postings',
+        'quiver_sparse_passages',
       ]) {
         await c.query(`DELETE FROM ${t} WHERE collection = $1`, [name]);
       }
@@ -616,6 +635,10 @@ export class PostgresBackend implements StorageBackend {
     opts: { analyzer: Analyzer; k1: number; b: number },
   ): Promise<DatabaseLexicalIndex> {
     return PgLexicalIndex.open(this.pool, collection, opts);
+  }
+
+  async createSparseIndex(collection: string, field: string): Promise<DatabaseSparseIndex> {
+    return PgSparseIndex.open(this.pool, collection, field);
   }
 
   async createVectorIndex(
