@@ -93,6 +93,10 @@ export class Collection {
   private seenSeq = 0;
   private lexicalDirty = false;
   private closed = false;
+  /** close() has begun: background catch-up stops between batches. */
+  private closing = false;
+  private vectorCatchUp: Promise<unknown> | undefined;
+  private vectorCatchUpError: string | undefined;
   /** Serialises writes and refreshes so derived state is never updated concurrently. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -248,6 +252,7 @@ export class Collection {
     for (const f of staleSparse) f.dirty = true;
     for (const f of staleSparse) if (f.inDatabase) await f.persist(head);
     c.seenSeq = head;
+    if (fields.some((f) => f.seq !== head)) c.catchUpVectorsInBackground();
     // From here on, writes fill the snippet sentence cache at index time (see applyChanges).
     c.snippets();
     return c;
@@ -397,8 +402,11 @@ export class Collection {
     this.snippetSelector?.forget(old);
     for (const f of this.sparse) await f.remove(gone);
     for (const f of this.fields) {
-      // Every old vector is stale (the text changed): drop from the ANN now, re-embed in sync.
-      await f.index.remove(old);
+      // Every old vector is stale (the text changed): drop from this process's ANN now, re-embed
+      // in sync. A shared in-database index loses only vanished chunks: the others are replaced
+      // in place when re-embedded, and a process replaying another's update must not delete the
+      // vectors that process has just written.
+      await f.index.remove(f.inDatabase ? gone : old);
       if (gone.length) await this.store.deleteVectors(f.name, gone);
     }
   }
@@ -409,38 +417,68 @@ export class Collection {
     return this.serial(() => this.syncVectorsNow(opts.fit ?? false));
   }
 
-  private async syncVectorsNow(forceFit: boolean): Promise<void> {
+  /**
+   * Bring every vector field up to what this process has seen. Documents whose vectors another
+   * process already wrote (the shared watermark covers their change, same embedder state) are read
+   * back from the store; the rest are embedded. `background` work stops early when closing.
+   */
+  private async syncVectorsNow(forceFit: boolean, background = false): Promise<void> {
     for (const f of this.fields) {
       if (f.needsFit() && (forceFit || this.docs.size >= MIN_FIT_DOCS) && this.docs.size > 0) {
         await f.fit(this.corpusTexts(f));
       }
       if (f.seq === this.seenSeq) continue;
-      const keys: number[] = [];
+      const shared = await f.sharedSeq();
+      const toEmbed: number[] = [];
+      const toLoad: number[] = [];
+      const imageOf = (p: Passage) => {
+        const img = this.docs.get(p.docKey)?.metadata?.['image'];
+        return typeof img === 'string' ? img : undefined;
+      };
       const flush = async () => {
-        if (keys.length === 0) return;
-        const docs = await this.store.getByKeys(keys.splice(0));
+        if (toLoad.length) {
+          const keys = toLoad.splice(0).flatMap((docKey) => this.docs.passageKeys(docKey));
+          await f.loadPassages(keys);
+        }
+        if (toEmbed.length === 0) return;
+        const docs = await this.store.getByKeys(toEmbed.splice(0));
         const passages = docs.flatMap((d) => this.passagesOf(d));
-        const imageOf = (p: Passage) => {
-          const img = this.docs.get(p.docKey)?.metadata?.['image'];
-          return typeof img === 'string' ? img : undefined;
-        };
         for (let i = 0; i < passages.length; i += 256)
           await f.addPassages(passages.slice(i, i + 256), imageOf);
       };
+      const take = async (docKey: number, written: boolean) => {
+        (written ? toLoad : toEmbed).push(docKey);
+        if (toLoad.length + toEmbed.length >= 256) await flush();
+      };
       if (f.seq === 0) {
         for (const [key] of this.docs.entries()) {
-          keys.push(key);
-          if (keys.length >= 256) await flush();
+          if (background && this.closing) return;
+          await take(key, shared >= this.seenSeq);
         }
       } else {
         for await (const ch of this.store.changesSince(f.seq)) {
-          if (ch.op === 'upsert' && this.docs.get(ch.key)) keys.push(ch.key);
-          if (keys.length >= 256) await flush();
+          if (background && this.closing) return;
+          if (ch.op === 'upsert' && this.docs.get(ch.key)) await take(ch.key, ch.seq <= shared);
         }
       }
       await flush();
       await f.setSeq(this.seenSeq);
     }
+  }
+
+  /**
+   * Vectors behind what this process has seen — another process wrote documents (a server while
+   * `quiver add` runs), or a crash left deferred embedding undone — are caught up in the
+   * background, in turn with writes; searches meanwhile say so in their warnings.
+   */
+  private catchUpVectorsInBackground(): void {
+    if (this.vectorCatchUp || this.closed || this.closing) return;
+    this.vectorCatchUp = this.serial(() => this.syncVectorsNow(false, true))
+      .then(
+        () => (this.vectorCatchUpError = undefined),
+        (e: unknown) => (this.vectorCatchUpError = e instanceof Error ? e.message : String(e)),
+      )
+      .finally(() => (this.vectorCatchUp = undefined));
   }
 
   private async *corpusTexts(f: VectorField): AsyncIterable<string> {
@@ -681,7 +719,13 @@ export class Collection {
     // Hybrid over a collection with sparse but no vector fields fuses lexical and sparse only.
     if (mode === 'dense' || (mode === 'hybrid' && (this.fields.length > 0 || this.sparse.length === 0))) {
       const f = this.field(req.vectorField);
-      if (f.seq !== this.seenSeq) warnings.push(`vector field "${f.name}" is still embedding recent writes`);
+      if (f.seq !== this.seenSeq) {
+        warnings.push(
+          `vector field "${f.name}" is still embedding recent writes` +
+            (this.vectorCatchUpError ? ` (last attempt failed: ${this.vectorCatchUpError})` : ''),
+        );
+        this.catchUpVectorsInBackground();
+      }
       const qv = await f.embedQuery(query, req.task);
       const hits = await f.index.search(qv, depth, filter ? { filter } : {});
       lists.push({ name: 'dense', hits });
@@ -941,6 +985,7 @@ export class Collection {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.closing = true;
     await this.serial(() => this.persistNow());
     for (const f of this.fields) f.close();
     for (const r of this.rerankers.values()) await (await r.catch(() => undefined))?.close?.();

@@ -51,7 +51,33 @@ export class VectorField {
     private state: VectorFieldState,
     private readonly store: CollectionStore,
     private readonly indexPath: string | undefined,
+    /** The index lives in the database (pgvector), shared by every process, not per process. */
+    readonly inDatabase: boolean,
   ) {}
+
+  /**
+   * How far the vectors of record are complete, as recorded by any process sharing this store:
+   * changes up to this seq need no embedding here, their vectors can be read back. 0 when the
+   * record was made with another embedder state (e.g. before a refit).
+   */
+  async sharedSeq(): Promise<number> {
+    const shared = (await this.store.getMeta(metaKey(this.name))) as VectorFieldState | undefined;
+    return shared && shared.fingerprint === this.embedder.fingerprint ? shared.seq : 0;
+  }
+
+  /**
+   * Put passages' vectors of record (written by another process) into this process's index; an
+   * in-database index has them already. Returns how many passages had a vector.
+   */
+  async loadPassages(keys: number[]): Promise<number> {
+    const stored = await this.store.getVectors(this.name, keys);
+    if (!this.inDatabase && stored.length)
+      await this.index.add(
+        stored.map((v) => v.key),
+        stored.map((v) => v.vector),
+      );
+    return stored.length;
+  }
 
   get name(): string {
     return this.config.name;
@@ -127,7 +153,15 @@ export class VectorField {
         if (batch.keys.length) await index.add(batch.keys, batch.vecs);
       }
     }
-    return new VectorField(config, embedder, index, state, store, indexPath);
+    return new VectorField(
+      config,
+      embedder,
+      index,
+      state,
+      store,
+      indexPath,
+      backend.createVectorIndex !== undefined,
+    );
   }
 
   /**
