@@ -5,15 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { createAnalyzer } from '../../analyze/index.js';
 import { Bm25Index } from '../../index/lexical/bm25.js';
 import type { Passage } from '../../types.js';
 import { DEFAULT_COLLECTION_CONFIG } from '../../types.js';
 import type { PostgresBackend } from './postgres-backend.js';
-import { MIGRATIONS, openPostgresBackend } from './postgres-backend.js';
+import { openPostgresBackend } from './postgres-backend.js';
 import { PgLexicalIndex } from './pg-lexical.js';
-import { startDebianPostgres } from './testing/debian-postgres.js';
+import { twoWritersOnDebianPostgres } from './testing/debian-postgres.js';
 import { startPgliteServer } from './testing/pglite-server.js';
 import type { PgliteServer } from './testing/pglite-server.js';
 
@@ -113,19 +112,10 @@ describe('BM25 in SQL: two engine processes indexing the same passages at once (
   // writes too, sometimes at the same moment. PGlite serves one connection at a time and cannot
   // show this; a real server can.
   it('neither write fails and the statistics still equal a recount', async (t) => {
-    const server = await startDebianPostgres();
-    if (!server) return t.skip('no Debian PostgreSQL here');
-    const url = server.url.replace(/\?.*$/, '');
-    const pools = [
-      new pg.Pool({ connectionString: url, max: 2 }),
-      new pg.Pool({ connectionString: url, max: 2 }),
-    ];
+    const db = await twoWritersOnDebianPostgres();
+    if (!db) return t.skip('no Debian PostgreSQL here');
+    const { pools } = db;
     try {
-      const setup = await pools[0]!.connect();
-      await setup.query('BEGIN');
-      for (const m of MIGRATIONS) await setup.query(m.sql);
-      await setup.query('COMMIT');
-      setup.release();
       const opts = { analyzer: createAnalyzer({ language: 'en' }), k1: 0.9, b: 0.4 };
       const [a, b] = await Promise.all(pools.map((p) => PgLexicalIndex.open(p, 'race', opts)));
       for (let round = 0; round < 30; round++) {
@@ -144,8 +134,7 @@ describe('BM25 in SQL: two engine processes indexing the same passages at once (
       );
       assert.equal(stats.rows[0]!.ok, true, 'n matches a recount');
     } finally {
-      await Promise.all(pools.map((p) => p.end()));
-      await server.stop();
+      await db.stop();
     }
   });
 });

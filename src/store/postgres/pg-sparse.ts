@@ -55,12 +55,17 @@ export class PgSparseIndex implements DatabaseSparseIndex {
   }
 
   /**
-   * Writers of one field take turns (a transaction-scoped advisory lock): every engine process
+   * Writers of one field take turns on its row in quiver_sparse_fields: every engine process
    * replays the change log, so two servers may replace the same passages' rows at the same moment,
-   * and interleaved delete-then-insert transactions would collide on the keys.
+   * and interleaved delete-then-insert transactions would collide on the keys. (A row lock, not an
+   * advisory lock, so it holds on distributed Postgres too.)
    */
   private async lock(c: pg.PoolClient): Promise<void> {
-    await c.query("SELECT pg_advisory_xact_lock(hashtext('quiver_sparse'), hashtext($1 || '/' || $2))", [
+    await c.query(
+      'INSERT INTO quiver_sparse_fields (collection, field) VALUES ($1, $2) ON CONFLICT (collection, field) DO NOTHING',
+      [this.collection, this.field],
+    );
+    await c.query('SELECT 1 FROM quiver_sparse_fields WHERE collection = $1 AND field = $2 FOR UPDATE', [
       this.collection,
       this.field,
     ]);

@@ -124,8 +124,9 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
     `,
   },
   {
-    // Learned-sparse fields in the database (./pg-sparse.ts): postings per (field, term, passage)
-    // and one row per indexed passage (for counts and removal by document).
+    // Learned-sparse fields in the database (./pg-sparse.ts): postings per (field, term, passage),
+    // one row per indexed passage (for counts and removal by document), one per field (writers'
+    // lock).
     version: 7,
     sql: `
       CREATE TABLE IF NOT EXISTS quiver_sparse_postings (
@@ -136,6 +137,7 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
         collection text NOT NULL, field text NOT NULL, key bigint NOT NULL, doc_key bigint NOT NULL,
         PRIMARY KEY (collection, field, key));
       CREATE INDEX IF NOT EXISTS quiver_sparse_passages_doc ON quiver_sparse_passages (collection, field, doc_key);
+      CREATE TABLE IF NOT EXISTS quiver_sparse_fields (collection text NOT NULL, field text NOT NULL, PRIMARY KEY (collection, field));
     `,
   },
 ];
@@ -619,6 +621,7 @@ export class PostgresBackend implements StorageBackend {
         'quiver_lexstats',
         'quiver_sparse_postings',
         'quiver_sparse_passages',
+        'quiver_sparse_fields',
       ]) {
         await c.query(`DELETE FROM ${t} WHERE collection = $1`, [name]);
       }

@@ -13,6 +13,8 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } fr
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
+import { MIGRATIONS } from '../postgres-backend.js';
 
 export interface DebianPostgres {
   url: string;
@@ -129,6 +131,35 @@ export async function startDebianPostgres(): Promise<DebianPostgres | undefined>
         if (child.exitCode === null) child.kill('SIGKILL');
       }
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Two connection pools on a fresh Debian PostgreSQL with Quiver's schema applied — two engine
+ * processes' worth of connections, for tests of concurrent writers. Undefined when no server is
+ * installed.
+ */
+export async function twoWritersOnDebianPostgres(): Promise<
+  { pools: [pg.Pool, pg.Pool]; stop(): Promise<void> } | undefined
+> {
+  const server = await startDebianPostgres();
+  if (!server) return undefined;
+  const url = server.url.replace(/\?.*$/, '');
+  const pools: [pg.Pool, pg.Pool] = [
+    new pg.Pool({ connectionString: url, max: 2 }),
+    new pg.Pool({ connectionString: url, max: 2 }),
+  ];
+  const setup = await pools[0].connect();
+  await setup.query('BEGIN');
+  for (const m of MIGRATIONS) await setup.query(m.sql);
+  await setup.query('COMMIT');
+  setup.release();
+  return {
+    pools,
+    async stop() {
+      await Promise.all(pools.map((p) => p.end()));
+      await server.stop();
     },
   };
 }
