@@ -82,53 +82,73 @@ export async function startDebianPostgres(): Promise<DebianPostgres | undefined>
     ...asPg,
     stdio: 'ignore',
   });
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    join(bin, 'postgres'),
-    [
-      '-D',
-      data,
-      '-p',
-      String(port),
-      '-k',
-      dir,
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      'fsync=off',
-      '-c',
-      'TimeZone=America/New_York',
-    ],
-    { ...asPg, stdio: 'ignore' },
-  );
-  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  // Wait until it accepts connections.
-  const pg = (await import('pg')).default;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const c = new pg.Client({ connectionString: url });
-    try {
-      await c.connect();
-      await c.end();
-      break;
-    } catch (e) {
-      await c.end().catch(() => undefined);
-      if (Date.now() > deadline || child.exitCode !== null) {
-        child.kill('SIGKILL');
-        rmSync(dir, { recursive: true, force: true });
-        throw e;
+  // Tests start servers in parallel: a port found free may be taken by another server before ours
+  // binds it, and then "our" URL would reach that server (and die when its test stops it). So the
+  // server must prove it is ours (its data directory), else it is started again on another port.
+  let child: ChildProcess | undefined;
+  let url = '';
+  for (let attempt = 0; !child; attempt++) {
+    const port = await freePort();
+    const candidate: ChildProcess = spawn(
+      join(bin, 'postgres'),
+      [
+        '-D',
+        data,
+        '-p',
+        String(port),
+        '-k',
+        dir,
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'fsync=off',
+        '-c',
+        'TimeZone=America/New_York',
+      ],
+      { ...asPg, stdio: 'ignore' },
+    );
+    url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    const deadline = Date.now() + 20_000;
+    let ours = false;
+    for (;;) {
+      // Wait until it accepts connections, or exits (the port was taken).
+      if (candidate.exitCode !== null) break;
+      const c = new pg.Client({ connectionString: url });
+      try {
+        await c.connect();
+        const r = await c.query<{ data_directory: string }>('SHOW data_directory');
+        await c.end();
+        ours = r.rows[0]!.data_directory === data;
+        break;
+      } catch (e) {
+        await c.end().catch(() => undefined);
+        if (Date.now() > deadline) {
+          candidate.kill('SIGKILL');
+          rmSync(dir, { recursive: true, force: true });
+          throw e;
+        }
+        await new Promise((r) => setTimeout(r, 100));
       }
-      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (ours) child = candidate;
+    else {
+      candidate.kill('SIGKILL');
+      await new Promise((r) => (candidate.exitCode !== null ? r(undefined) : candidate.once('exit', r)));
+      if (attempt >= 4) {
+        rmSync(dir, { recursive: true, force: true });
+        throw new Error('could not start a Debian PostgreSQL test server on a free port');
+      }
     }
   }
+  const server = child;
   return {
     url,
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGINT'); // fast shutdown
+      if (server.exitCode === null) {
+        const exited = new Promise((r) => server.once('exit', r));
+        server.kill('SIGINT'); // fast shutdown
         await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
+        if (server.exitCode === null) server.kill('SIGKILL');
       }
       rmSync(dir, { recursive: true, force: true });
     },
@@ -150,6 +170,9 @@ export async function twoWritersOnDebianPostgres(): Promise<
     new pg.Pool({ connectionString: url, max: 2 }),
     new pg.Pool({ connectionString: url, max: 2 }),
   ];
+  // An idle client whose connection dies must not crash the test run from an unhandled event;
+  // a query on it fails instead, where the test sees it.
+  for (const p of pools) p.on('error', () => undefined);
   const setup = await pools[0].connect();
   await setup.query('BEGIN');
   for (const m of MIGRATIONS) await setup.query(m.sql);
