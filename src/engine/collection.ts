@@ -548,7 +548,7 @@ export class Collection {
         this.sparse.map(async (f) => ({
           name: f.name,
           model: f.config.model,
-          passages: f.size(),
+          passages: await f.size(),
           terms: await f.vocabularySize(),
         })),
       ),

@@ -72,8 +72,9 @@ export class SparseField {
   }
 
   /** Passages with a vector in the index. */
-  size(): number {
-    return this.backing.index.size();
+  async size(): Promise<number> {
+    // Counted in the database: another process's writes change it too.
+    return this.backing.kind === 'database' ? this.backing.index.countPassages() : this.backing.index.size();
   }
 
   async vocabularySize(): Promise<number> {

@@ -41,4 +41,6 @@ export interface DatabaseSparseIndex extends SparseIndex {
   removeDocuments(docKeys: number[]): Promise<void>;
   clear(): Promise<void>;
   vocabularySize(): Promise<number>;
+  /** Passages with a vector, counted in the database (size() is this process's running count). */
+  countPassages(): Promise<number>;
 }

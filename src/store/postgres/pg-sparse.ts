@@ -29,20 +29,21 @@ export class PgSparseIndex implements DatabaseSparseIndex {
 
   static async open(pool: pg.Pool, collection: string, field: string): Promise<PgSparseIndex> {
     const idx = new PgSparseIndex(pool, collection, field);
-    idx.count = Number(
-      (
-        await query<{ n: string }>(
-          pool,
-          'SELECT count(*) AS n FROM quiver_sparse_passages WHERE collection = $1 AND field = $2',
-          [collection, field],
-        )
-      ).rows[0]!.n,
-    );
+    idx.count = await idx.countPassages();
     return idx;
   }
 
   size(): number {
     return this.count;
+  }
+
+  async countPassages(): Promise<number> {
+    const r = await query<{ n: string }>(
+      this.pool,
+      'SELECT count(*) AS n FROM quiver_sparse_passages WHERE collection = $1 AND field = $2',
+      [this.collection, this.field],
+    );
+    return Number(r.rows[0]!.n);
   }
 
   async vocabularySize(): Promise<number> {
