@@ -249,8 +249,10 @@ export class Collection {
     if (behind.length) await c.catchUpDatabaseIndexes(behind);
     if (!lexicalFresh) c.lexicalDirty = true;
     // A rebuilt (even empty) sparse index gets a snapshot (or its watermark) at the next flush.
-    for (const f of staleSparse) f.dirty = true;
-    for (const f of staleSparse) if (f.inDatabase) await f.persist(head);
+    for (const f of staleSparse) {
+      f.dirty = true;
+      if (f.inDatabase) await f.persist(head);
+    }
     c.seenSeq = head;
     if (fields.some((f) => f.seq !== head)) c.catchUpVectorsInBackground();
     // From here on, writes fill the snippet sentence cache at index time (see applyChanges).

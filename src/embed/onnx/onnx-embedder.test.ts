@@ -29,22 +29,21 @@ runEmbedderConformance('onnx (tiny-bert fp32)', async () => {
 });
 
 /**
- * The q8 fixture rewritten by scripts/int8_per_token.py (one activation scale per token) into a
- * fresh model folder; removed by the returned cleanup.
+ * A fixture's model rewritten by one of scripts/*.py (`script <in.onnx> <out.onnx>`) into a fresh
+ * model folder beside the fixture's tokenizer and config; removed by the returned cleanup.
  */
-function perTokenFixture(): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'quiver-q8-per-token-'));
+function rewrittenFixture(from: string, script: string, out: string): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'quiver-rewritten-'));
   mkdirSync(join(dir, 'onnx'));
   for (const f of ['tokenizer.json', 'tokenizer_config.json', 'config.json'])
-    copyFileSync(join(TINY_Q8, f), join(dir, f));
-  const script = fileURLToPath(new URL('../../../scripts/int8_per_token.py', import.meta.url));
-  execFileSync('/usr/bin/python3', [
-    script,
-    join(TINY_Q8, 'onnx', 'model.onnx'),
-    join(dir, 'onnx', 'model_quantized.onnx'),
-  ]);
+    copyFileSync(join(from, f), join(dir, f));
+  const path = fileURLToPath(new URL(`../../../scripts/${script}`, import.meta.url));
+  execFileSync('/usr/bin/python3', [path, join(from, 'onnx', 'model.onnx'), join(dir, 'onnx', out)]);
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** The q8 fixture with one activation scale per token (scripts/int8_per_token.py). */
+const perTokenFixture = () => rewrittenFixture(TINY_Q8, 'int8_per_token.py', 'model_quantized.onnx');
 
 runEmbedderConformance('onnx (tiny-bert int8, per-token activation scales, batched by default)', async () => {
   const fixture = perTokenFixture();
@@ -295,17 +294,8 @@ describe('onnx provider: tokenization, truncation, batching, Matryoshka', () => 
 describe('onnx provider: other export layouts of the same model', () => {
   it('pools token_embeddings (not a sentence_embedding listed first) and feeds position_ids', async () => {
     // The fixture's weights rewritten as a sentence-transformers/decoder-style export.
-    const dir = mkdtempSync(join(tmpdir(), 'quiver-variant-'));
+    const { dir, cleanup } = rewrittenFixture(TINY, 'export_variant_onnx.py', 'model.onnx');
     try {
-      mkdirSync(join(dir, 'onnx'));
-      for (const f of ['tokenizer.json', 'tokenizer_config.json', 'config.json'])
-        copyFileSync(join(TINY, f), join(dir, f));
-      const script = fileURLToPath(new URL('../../../scripts/export_variant_onnx.py', import.meta.url));
-      execFileSync('/usr/bin/python3', [
-        script,
-        join(TINY, 'onnx', 'model.onnx'),
-        join(dir, 'onnx', 'model.onnx'),
-      ]);
       const session = await ort.InferenceSession.create(join(dir, 'onnx', 'model.onnx'));
       assert.deepEqual(session.outputNames, ['sentence_embedding', 'token_embeddings']);
       assert.ok(session.inputNames.includes('position_ids'));
@@ -335,7 +325,7 @@ describe('onnx provider: other export layouts of the same model', () => {
         }
       }
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      cleanup();
     }
   });
 

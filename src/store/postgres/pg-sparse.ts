@@ -37,21 +37,20 @@ export class PgSparseIndex implements DatabaseSparseIndex {
     return this.count;
   }
 
-  async countPassages(): Promise<number> {
-    const r = await query<{ n: string }>(
-      this.pool,
-      'SELECT count(*) AS n FROM quiver_sparse_passages WHERE collection = $1 AND field = $2',
-      [this.collection, this.field],
-    );
-    return Number(r.rows[0]!.n);
+  countPassages(): Promise<number> {
+    return this.countOf('SELECT count(*) AS n FROM quiver_sparse_passages');
   }
 
-  async vocabularySize(): Promise<number> {
-    const r = await query<{ n: string }>(
-      this.pool,
-      'SELECT count(DISTINCT term) AS n FROM quiver_sparse_postings WHERE collection = $1 AND field = $2',
-      [this.collection, this.field],
-    );
+  vocabularySize(): Promise<number> {
+    return this.countOf('SELECT count(DISTINCT term) AS n FROM quiver_sparse_postings');
+  }
+
+  /** `select` (one count `n` from a table) over this field's rows. */
+  private async countOf(select: string): Promise<number> {
+    const r = await query<{ n: string }>(this.pool, `${select} WHERE collection = $1 AND field = $2`, [
+      this.collection,
+      this.field,
+    ]);
     return Number(r.rows[0]!.n);
   }
 
